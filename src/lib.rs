@@ -6,7 +6,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod config;
+pub mod keys;
+pub mod rules;
+pub mod signature;
+pub mod token;
 pub mod url;
+
+#[cfg(test)]
+mod testing;
 
 #[cfg(target_arch = "wasm32")]
 mod filter;

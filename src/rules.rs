@@ -1,0 +1,141 @@
+//! Which rule governs a request: first match wins, prefixes match whole
+//! path segments, and the path is normalised first so that `/health/../mcp`
+//! cannot borrow the policy of `/health`.
+
+use crate::config::Rule;
+
+/// The path of a `:path` value without its query, with `.`/`..` segments
+/// resolved, `%2e` decoded and repeated slashes merged, the way upstreams
+/// are likely to see it.
+pub fn normalize_path(raw: &str) -> String {
+    let path = raw.split(['?', '#']).next().unwrap_or("");
+    let decoded = path.replace("%2e", ".").replace("%2E", ".");
+    let mut segments: Vec<&str> = Vec::new();
+    for segment in decoded.split(['/', '\\']) {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                segments.pop();
+            }
+            s => segments.push(s),
+        }
+    }
+    let mut out = String::with_capacity(decoded.len() + 1);
+    for s in &segments {
+        out.push('/');
+        out.push_str(s);
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
+/// Whether `prefix` (normalised, see `Rule::path_prefix`) covers `path`.
+pub fn prefix_matches(prefix: &str, path: &str) -> bool {
+    if prefix == "/" {
+        return true;
+    }
+    match path.strip_prefix(prefix) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// The first rule whose prefix covers the normalised path, if any.
+pub fn find<'a>(rules: &'a [Rule], normalized_path: &str) -> Option<&'a Rule> {
+    rules
+        .iter()
+        .find(|r| prefix_matches(&r.path_prefix, normalized_path))
+}
+
+/// The path is read one way by the filter and possibly another by the
+/// upstream (dot segments, backslashes, merged slashes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmbiguousPath;
+
+/// The rule for a raw `:path`. When the literal path and its normalised form
+/// fall under different rules, the request is refused instead of guessing
+/// which reading the upstream will use.
+pub fn select<'a>(rules: &'a [Rule], raw_path: &str) -> Result<Option<&'a Rule>, AmbiguousPath> {
+    let literal = raw_path.split(['?', '#']).next().unwrap_or("");
+    let normalized = normalize_path(raw_path);
+    let chosen = find(rules, &normalized);
+    if literal != normalized && find(rules, literal) != chosen {
+        return Err(AmbiguousPath);
+    }
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Requirement;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn rule(prefix: &str, require: Requirement) -> Rule {
+        Rule {
+            path_prefix: prefix.into(),
+            require,
+            required_scopes: vec![],
+            required_roles: vec![],
+        }
+    }
+
+    #[test]
+    fn normalises_paths() {
+        for (raw, want) in [
+            ("/", "/"),
+            ("", "/"),
+            ("/mcp?x=/health", "/mcp"),
+            ("/health/../mcp", "/mcp"),
+            ("/health/%2e%2e/mcp", "/mcp"),
+            ("/health/%2E%2E/mcp", "/mcp"),
+            ("//health///live/", "/health/live"),
+            ("/health\\..\\mcp", "/mcp"),
+            ("/../../etc", "/etc"),
+            ("/a/./b", "/a/b"),
+        ] {
+            assert_eq!(normalize_path(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn prefixes_match_whole_segments() {
+        for (prefix, path, want) in [
+            ("/health", "/health", true),
+            ("/health", "/health/live", true),
+            ("/health", "/healthz", false),
+            ("/health", "/", false),
+            ("/", "/anything", true),
+            ("/mcp", "/mcp/", true),
+        ] {
+            assert_eq!(prefix_matches(prefix, path), want, "{prefix} {path}");
+        }
+    }
+
+    #[test]
+    fn first_match_wins() {
+        let rules = vec![
+            rule("/mcp/public", Requirement::None),
+            rule("/mcp", Requirement::Jwt),
+            rule("/", Requirement::SubscriptionKey),
+        ];
+        let pick = |p: &str| find(&rules, &normalize_path(p)).map(|r| r.require);
+        assert_eq!(pick("/mcp/public/x"), Some(Requirement::None));
+        assert_eq!(pick("/mcp/public/../private"), Some(Requirement::Jwt));
+        assert_eq!(pick("/other"), Some(Requirement::SubscriptionKey));
+        assert_eq!(find(&rules[..2], "/other"), None);
+    }
+
+    #[test]
+    fn ambiguous_paths_are_refused() {
+        let rules = vec![rule("/public", Requirement::None)];
+        assert_eq!(select(&rules, "/public/a?b=..").unwrap().map(|r| r.require), Some(Requirement::None));
+        assert_eq!(select(&rules, "/x/../public/a").unwrap_err(), AmbiguousPath);
+        assert_eq!(select(&rules, "/public/../secret").unwrap_err(), AmbiguousPath);
+        assert_eq!(select(&rules, "/secret/../other").unwrap(), None);
+        assert_eq!(select(&rules, "/public//a").unwrap().map(|r| r.require), Some(Requirement::None));
+    }
+}

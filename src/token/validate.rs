@@ -1,0 +1,104 @@
+//! Claim checks: lifetime, issuer, tenant, audience, client (401 on failure)
+//! and the permissions a rule asks for (403 on failure).
+
+use super::{Claims, TokenError};
+use crate::config::{ClaimMatch, EntraConfig, RequiredClaim, Rule, Tenancy};
+
+/// Identity checks that make a token acceptable at all. Cheap: they run on
+/// untrusted claims before the signature check, and again on cache hits
+/// (for `exp`).
+pub fn check_claims(claims: &Claims, entra: &EntraConfig, now: u64) -> Result<(), TokenError> {
+    let skew = entra.clock_skew_seconds;
+    let exp = claims.exp.ok_or(TokenError::MissingExpiry)?;
+    if now > exp.saturating_add(skew) {
+        return Err(TokenError::Expired);
+    }
+    if let Some(nbf) = claims.nbf {
+        if now.saturating_add(skew) < nbf {
+            return Err(TokenError::NotYetValid);
+        }
+    }
+    let tenant = match &entra.tenancy {
+        Tenancy::Single(tenant) => {
+            if claims.tid.as_deref().is_some_and(|tid| tid != tenant) {
+                return Err(TokenError::Tenant);
+            }
+            tenant.as_str()
+        }
+        Tenancy::Allowed(tenants) => {
+            let tid = claims.tid.as_deref().ok_or(TokenError::Tenant)?;
+            tenants
+                .iter()
+                .find(|t| *t == tid)
+                .ok_or(TokenError::Tenant)?
+                .as_str()
+        }
+    };
+    let iss = claims.iss.as_deref().ok_or(TokenError::Issuer)?;
+    if !issuer_matches(iss, tenant, entra) {
+        return Err(TokenError::Issuer);
+    }
+    if !claims.aud.iter().any(|a| entra.audiences.contains(a)) {
+        return Err(TokenError::Audience);
+    }
+    if !entra.client_application_ids.is_empty() {
+        let client = claims.client_id().ok_or(TokenError::ClientApplication)?;
+        if !entra.client_application_ids.iter().any(|c| c == client) {
+            return Err(TokenError::ClientApplication);
+        }
+    }
+    Ok(())
+}
+
+/// v2 `<authority>/<tid>/v2.0` or v1 `<sts authority>/<tid>/`, exactly.
+fn issuer_matches(iss: &str, tenant: &str, entra: &EntraConfig) -> bool {
+    let v2 = iss
+        .strip_prefix(entra.authority.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|rest| rest.strip_prefix(tenant))
+        .is_some_and(|rest| rest == "/v2.0");
+    let v1 = iss
+        .strip_prefix(entra.v1_issuer_authority.as_str())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .and_then(|rest| rest.strip_prefix(tenant))
+        .is_some_and(|rest| rest == "/");
+    v2 || v1
+}
+
+/// What a token lacks for a rule; becomes 403 `insufficient_scope`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Permissions {
+    /// Everything the operation needs, for the challenge's `scope`.
+    pub needed: Vec<String>,
+}
+
+/// `required_claims` (APIM semantics), then the rule's scopes and roles:
+/// every listed scope must be in `scp`, every listed role in `roles`.
+pub fn check_permissions(
+    claims: &Claims,
+    required_claims: &[RequiredClaim],
+    rule: &Rule,
+) -> Result<(), Permissions> {
+    let claims_ok = required_claims.iter().all(|rc| {
+        let have = claims.values(&rc.name, rc.separator.as_deref());
+        let present = |v: &String| have.iter().any(|h| h == v);
+        match rc.match_mode {
+            ClaimMatch::All => rc.values.iter().all(present),
+            ClaimMatch::Any => rc.values.iter().any(present),
+        }
+    });
+    let scopes_ok = rule
+        .required_scopes
+        .iter()
+        .all(|s| claims.scopes().any(|have| have == s));
+    let roles_ok = rule.required_roles.iter().all(|r| claims.roles.contains(r));
+    if claims_ok && scopes_ok && roles_ok {
+        return Ok(());
+    }
+    let needed = if rule.required_scopes.is_empty() {
+        rule.required_roles.clone()
+    } else {
+        rule.required_scopes.clone()
+    };
+    Err(Permissions { needed })
+}
