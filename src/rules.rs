@@ -132,10 +132,19 @@ mod tests {
     #[test]
     fn ambiguous_paths_are_refused() {
         let rules = vec![rule("/public", Requirement::None)];
-        assert_eq!(select(&rules, "/public/a?b=..").unwrap().map(|r| r.require), Some(Requirement::None));
+        assert_eq!(
+            select(&rules, "/public/a?b=..").unwrap().map(|r| r.require),
+            Some(Requirement::None)
+        );
         assert_eq!(select(&rules, "/x/../public/a").unwrap_err(), AmbiguousPath);
-        assert_eq!(select(&rules, "/public/../secret").unwrap_err(), AmbiguousPath);
+        assert_eq!(
+            select(&rules, "/public/../secret").unwrap_err(),
+            AmbiguousPath
+        );
         assert_eq!(select(&rules, "/secret/../other").unwrap(), None);
-        assert_eq!(select(&rules, "/public//a").unwrap().map(|r| r.require), Some(Requirement::None));
+        assert_eq!(
+            select(&rules, "/public//a").unwrap().map(|r| r.require),
+            Some(Requirement::None)
+        );
     }
 }

@@ -93,7 +93,9 @@ mod tests {
         let t = token();
         let (input, sig) = t.rsplit_once('.').unwrap();
         use base64::Engine;
-        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).unwrap();
+        let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(sig)
+            .unwrap();
         let ks = keyset();
         let key = ks.find("key-a").unwrap();
         assert!(RustVerifier.verify_rs256(key, input.as_bytes(), &sig));

@@ -48,7 +48,11 @@ pub fn jwks_json() -> String {
 }
 
 pub fn keyset() -> KeySet {
-    KeySet::new(parse_jwks(jwks_json().as_bytes()).unwrap().keys, NOW * 1000, 1)
+    KeySet::new(
+        parse_jwks(jwks_json().as_bytes()).unwrap().keys,
+        NOW * 1000,
+        1,
+    )
 }
 
 /// A v2 token's claims, valid at `NOW` for `TENANT`/`AUDIENCE`/`CLIENT`.
@@ -66,7 +70,10 @@ pub fn v1_claims() -> Value {
     let o = c.as_object_mut().unwrap();
     o.remove("azp");
     o.insert("appid".into(), json!(CLIENT));
-    o.insert("iss".into(), json!(format!("https://sts.windows.net/{TENANT}/")));
+    o.insert(
+        "iss".into(),
+        json!(format!("https://sts.windows.net/{TENANT}/")),
+    );
     o.insert("ver".into(), json!("1.0"));
     c
 }

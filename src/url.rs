@@ -44,7 +44,9 @@ fn valid_authority(authority: &str) -> bool {
         match bracketed.split_once(']') {
             Some((ip6, after)) => (
                 !ip6.is_empty() && ip6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
-                after.strip_prefix(':').or(if after.is_empty() { None } else { Some("x") }),
+                after
+                    .strip_prefix(':')
+                    .or(if after.is_empty() { None } else { Some("x") }),
             ),
             None => (false, None),
         }

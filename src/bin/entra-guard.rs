@@ -1,1 +1,115 @@
-fn main() {}
+//! Host-side helper for operators: hash a subscription key without ever
+//! writing it to a file, and validate a filter configuration offline with
+//! the very parser the filter runs.
+
+use entra_guard::config::{self, Config, Tenancy};
+use entra_guard::subscription::{is_acceptable_key, key_digest_hex, MAX_KEY_BYTES};
+use std::io::{Read, Write};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage:
+  entra-guard hash-key [--name NAME]   read a subscription key on stdin, print its SHA-256
+                                       (with --name: the JSON entry for subscription_keys.keys)
+  entra-guard check <config.json>      validate a filter configuration
+  entra-guard --help
+";
+
+/// Larger than `config::parse` accepts, so an oversized file gets the
+/// parser's own message while reading stays bounded.
+const MAX_CONFIG_READ: u64 = (1 << 20) + 1;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        [] | ["--help" | "-h" | "help"] => {
+            return emit(&mut std::io::stdout(), USAGE, ExitCode::SUCCESS)
+        }
+        ["hash-key"] => hash_key(None),
+        ["hash-key", "--name", name] => hash_key(Some(name)),
+        ["check", path] if !path.starts_with('-') => check(path),
+        _ => return emit(&mut std::io::stderr(), USAGE, ExitCode::from(2)),
+    };
+    match result {
+        Ok(line) => emit(
+            &mut std::io::stdout(),
+            &format!("{line}\n"),
+            ExitCode::SUCCESS,
+        ),
+        Err(message) => emit(
+            &mut std::io::stderr(),
+            &format!("entra-guard: {message}\n"),
+            ExitCode::FAILURE,
+        ),
+    }
+}
+
+/// Writes without `print!`, which panics when the reader has gone away; a
+/// lost success line turns into a failure exit instead.
+fn emit(out: &mut dyn Write, text: &str, code: ExitCode) -> ExitCode {
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => code,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+fn hash_key(name: Option<&str>) -> Result<String, String> {
+    if let Some(name) = name {
+        if name.is_empty() || name.bytes().any(|b| !(b' '..0x7f).contains(&b)) {
+            return Err("--name must be non-empty printable ASCII".into());
+        }
+    }
+    // Reading a little past the limit tells "too long" from "exactly 256 + CRLF".
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(MAX_KEY_BYTES as u64 + 3)
+        .read_to_end(&mut input)
+        .map_err(|e| format!("cannot read stdin: {e}"))?;
+    let key = strip_one_newline(&input);
+    if key.is_empty() {
+        return Err("empty key on stdin".into());
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(format!("key longer than {MAX_KEY_BYTES} bytes"));
+    }
+    if !is_acceptable_key(key) {
+        return Err("key must be visible ASCII (no spaces or control characters)".into());
+    }
+    let digest = key_digest_hex(key);
+    Ok(match name {
+        Some(name) => serde_json::json!({"name": name, "sha256": digest}).to_string(),
+        None => digest,
+    })
+}
+
+/// What `echo` or a here-string adds; anything else is part of the key.
+fn strip_one_newline(input: &[u8]) -> &[u8] {
+    input
+        .strip_suffix(b"\r\n")
+        .or_else(|| input.strip_suffix(b"\n"))
+        .unwrap_or(input)
+}
+
+fn check(path: &str) -> Result<String, String> {
+    let mut json = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CONFIG_READ).read_to_end(&mut json))
+        .map_err(|e| format!("cannot read {path}: {e}"))?;
+    let cfg = config::parse(&json).map_err(|e| format!("{path}: {e}"))?;
+    Ok(summary(&cfg))
+}
+
+fn summary(cfg: &Config) -> String {
+    let tenants = match &cfg.entra.tenancy {
+        Tenancy::Single(t) => t.clone(),
+        Tenancy::Allowed(list) => list.join(","),
+    };
+    let keys = cfg.subscription.as_ref().map_or(0, |s| s.keys.len());
+    let mcp = if cfg.mcp.is_some() { "on" } else { "off" };
+    format!(
+        "ok: tenants={tenants}, audiences={}, rules={}, subscription_keys={keys}, mcp={mcp}",
+        cfg.entra.audiences.len(),
+        cfg.rules.len()
+    )
+}

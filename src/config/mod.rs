@@ -83,6 +83,10 @@ pub struct EntraConfig {
     pub fetch_timeout_ms: u64,
     pub key_wait_ms: u64,
     pub max_token_bytes: usize,
+    /// Minimum time between two fetches caused by tokens with unknown kids.
+    pub kid_miss_refetch_seconds: u64,
+    /// Verified tokens remembered per worker; 0 disables the cache.
+    pub token_cache_size: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

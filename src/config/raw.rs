@@ -38,6 +38,8 @@ pub struct RawEntra {
     pub fetch_timeout_ms: Option<u64>,
     pub key_wait_ms: Option<u64>,
     pub max_token_bytes: Option<usize>,
+    pub kid_miss_refetch_seconds: Option<u64>,
+    pub token_cache_size: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -56,23 +56,34 @@ fn the_contract_example_parses() {
     assert_eq!(sub.query.as_deref(), Some("subscription-key"));
     assert_eq!(sub.keys[0].sha256[0], 0x9f);
     let mcp = c.mcp.unwrap();
-    assert_eq!(mcp.resource_metadata_path, "/.well-known/oauth-protected-resource/mcp");
+    assert_eq!(
+        mcp.resource_metadata_path,
+        "/.well-known/oauth-protected-resource/mcp"
+    );
     assert_eq!(c.rules[0].path_prefix, "/health");
     assert_eq!(c.rules[1].require, Requirement::Jwt);
     assert_eq!(
         c.claims_to_headers,
-        vec![("oid".into(), "x-entra-oid".into()), ("tid".into(), "x-entra-tid".into())]
+        vec![
+            ("oid".into(), "x-entra-oid".into()),
+            ("tid".into(), "x-entra-tid".into())
+        ]
     );
 }
 
 #[test]
 fn defaults_apply() {
-    let c = parse(br#"{"entra":{"tenant_id":"11111111-2222-3333-4444-555555555555","audiences":["a"]}}"#)
-        .unwrap();
+    let c = parse(
+        br#"{"entra":{"tenant_id":"11111111-2222-3333-4444-555555555555","audiences":["a"]}}"#,
+    )
+    .unwrap();
     assert_eq!(c.entra.authority, DEFAULT_AUTHORITY);
     assert_eq!(c.entra.cluster, "entra");
     assert_eq!(c.entra.clock_skew_seconds, 300);
-    assert_eq!(c.entra.jwks_hosts, vec!["login.microsoftonline.com".to_string()]);
+    assert_eq!(
+        c.entra.jwks_hosts,
+        vec!["login.microsoftonline.com".to_string()]
+    );
     assert!(c.rules.is_empty() && c.subscription.is_none() && c.mcp.is_none());
 }
 
@@ -81,7 +92,10 @@ fn null_query_disables_the_query_form() {
     let mut v = full();
     v["subscription_keys"]["query"] = Value::Null;
     assert_eq!(parse_value(&v).unwrap().subscription.unwrap().query, None);
-    v["subscription_keys"].as_object_mut().unwrap().remove("query");
+    v["subscription_keys"]
+        .as_object_mut()
+        .unwrap()
+        .remove("query");
     let q = parse_value(&v).unwrap().subscription.unwrap().query;
     assert_eq!(q.as_deref(), Some("subscription-key"));
 }
@@ -99,43 +113,149 @@ fn multi_tenant_uses_organizations_for_discovery() {
 /// Each mutation of the full example must be refused, naming this key.
 #[test]
 fn invalid_configurations_name_the_key() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("entra.audiences", Box::new(|v| v["entra"]["audiences"] = json!([]))),
-        ("entra.audiences[0]", Box::new(|v| v["entra"]["audiences"] = json!([""]))),
-        ("entra.tenant_id", Box::new(|v| v["entra"]["tenant_id"] = json!("contoso"))),
-        ("entra.tenant_id", Box::new(|v| { v["entra"].as_object_mut().unwrap().remove("tenant_id"); })),
-        ("entra.allowed_tenants", Box::new(|v| v["entra"]["allowed_tenants"] = json!([]))),
-        ("entra.allowed_tenants[1]", Box::new(|v| v["entra"]["allowed_tenants"] = json!([TID, "x"]))),
-        ("entra.audiencez", Box::new(|v| v["entra"]["audiencez"] = json!(["a"]))),
-        ("entra.authority", Box::new(|v| v["entra"]["authority"] = json!("https://login.microsoftonline.com/tenant"))),
-        ("entra.authority", Box::new(|v| v["entra"]["authority"] = json!("login.microsoftonline.com"))),
-        ("entra.cluster", Box::new(|v| v["entra"]["cluster"] = json!(""))),
-        ("entra.clock_skew_seconds", Box::new(|v| v["entra"]["clock_skew_seconds"] = json!(-1))),
-        ("entra.clock_skew_seconds", Box::new(|v| v["entra"]["clock_skew_seconds"] = json!(100000))),
-        ("entra.required_claims[0].match", Box::new(|v| v["entra"]["required_claims"][0]["match"] = json!("some"))),
-        ("entra.required_claims[1].values", Box::new(|v| v["entra"]["required_claims"][1]["values"] = json!([]))),
-        ("entra.jwks_hosts[0]", Box::new(|v| v["entra"]["jwks_hosts"] = json!(["https://x/"]))),
-        ("subscription_keys.keys[0].sha256", Box::new(|v| v["subscription_keys"]["keys"][0]["sha256"] = json!("abc"))),
-        ("subscription_keys.keys[0].sha256", Box::new(|v| v["subscription_keys"]["keys"][0]["sha256"] = json!(KEY_HASH.replace('9', "g")))),
-        ("subscription_keys.keys[0].key", Box::new(|v| v["subscription_keys"]["keys"][0]["key"] = json!("plaintext"))),
-        ("subscription_keys.keys", Box::new(|v| v["subscription_keys"]["keys"] = json!([]))),
-        ("subscription_keys.header", Box::new(|v| v["subscription_keys"]["header"] = json!("bad header"))),
-        ("subscription_keys.query", Box::new(|v| v["subscription_keys"]["query"] = json!("a=b"))),
-        ("mcp.resource", Box::new(|v| v["mcp"]["resource"] = json!("/mcp"))),
-        ("mcp.resource_metadata_url", Box::new(|v| v["mcp"]["resource_metadata_url"] = json!("mcp.contoso.com"))),
-        ("mcp.scopes_supported", Box::new(|v| v["mcp"]["scopes_supported"] = json!(["a\"b"]))),
-        ("rules[1].require", Box::new(|v| v["rules"][1]["require"] = json!("jwt_or_magic"))),
-        ("rules[0].path_prefix", Box::new(|v| v["rules"][0]["path_prefix"] = json!("health"))),
-        ("rules[1].required_scopes[0]", Box::new(|v| v["rules"][1]["required_scopes"] = json!(["a b"]))),
-        ("rules[0].require", Box::new(|v| v["rules"][0]["required_roles"] = json!(["r"]))),
-        ("rules[0].methods", Box::new(|v| v["rules"][0]["methods"] = json!(["GET"]))),
-        ("rules[1].require", Box::new(|v| {
-            v.as_object_mut().unwrap().remove("subscription_keys");
-            v["rules"][1]["require"] = json!("jwt_or_subscription_key");
-        })),
-        ("claims_to_headers.oid", Box::new(|v| v["claims_to_headers"]["oid"] = json!("Authorization"))),
-        ("claims_to_headers.tid", Box::new(|v| v["claims_to_headers"]["tid"] = json!("x-entra-oid"))),
-        ("unknown_block", Box::new(|v| v["unknown_block"] = json!({}))),
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(&str, Mutation)> = vec![
+        (
+            "entra.audiences",
+            Box::new(|v| v["entra"]["audiences"] = json!([])),
+        ),
+        (
+            "entra.audiences[0]",
+            Box::new(|v| v["entra"]["audiences"] = json!([""])),
+        ),
+        (
+            "entra.tenant_id",
+            Box::new(|v| v["entra"]["tenant_id"] = json!("contoso")),
+        ),
+        (
+            "entra.tenant_id",
+            Box::new(|v| {
+                v["entra"].as_object_mut().unwrap().remove("tenant_id");
+            }),
+        ),
+        (
+            "entra.allowed_tenants",
+            Box::new(|v| v["entra"]["allowed_tenants"] = json!([])),
+        ),
+        (
+            "entra.allowed_tenants[1]",
+            Box::new(|v| v["entra"]["allowed_tenants"] = json!([TID, "x"])),
+        ),
+        (
+            "entra.audiencez",
+            Box::new(|v| v["entra"]["audiencez"] = json!(["a"])),
+        ),
+        (
+            "entra.authority",
+            Box::new(|v| {
+                v["entra"]["authority"] = json!("https://login.microsoftonline.com/tenant")
+            }),
+        ),
+        (
+            "entra.authority",
+            Box::new(|v| v["entra"]["authority"] = json!("login.microsoftonline.com")),
+        ),
+        (
+            "entra.cluster",
+            Box::new(|v| v["entra"]["cluster"] = json!("")),
+        ),
+        (
+            "entra.clock_skew_seconds",
+            Box::new(|v| v["entra"]["clock_skew_seconds"] = json!(-1)),
+        ),
+        (
+            "entra.clock_skew_seconds",
+            Box::new(|v| v["entra"]["clock_skew_seconds"] = json!(100000)),
+        ),
+        (
+            "entra.required_claims[0].match",
+            Box::new(|v| v["entra"]["required_claims"][0]["match"] = json!("some")),
+        ),
+        (
+            "entra.required_claims[1].values",
+            Box::new(|v| v["entra"]["required_claims"][1]["values"] = json!([])),
+        ),
+        (
+            "entra.jwks_hosts[0]",
+            Box::new(|v| v["entra"]["jwks_hosts"] = json!(["https://x/"])),
+        ),
+        (
+            "subscription_keys.keys[0].sha256",
+            Box::new(|v| v["subscription_keys"]["keys"][0]["sha256"] = json!("abc")),
+        ),
+        (
+            "subscription_keys.keys[0].sha256",
+            Box::new(|v| {
+                v["subscription_keys"]["keys"][0]["sha256"] = json!(KEY_HASH.replace('9', "g"))
+            }),
+        ),
+        (
+            "subscription_keys.keys[0].key",
+            Box::new(|v| v["subscription_keys"]["keys"][0]["key"] = json!("plaintext")),
+        ),
+        (
+            "subscription_keys.keys",
+            Box::new(|v| v["subscription_keys"]["keys"] = json!([])),
+        ),
+        (
+            "subscription_keys.header",
+            Box::new(|v| v["subscription_keys"]["header"] = json!("bad header")),
+        ),
+        (
+            "subscription_keys.query",
+            Box::new(|v| v["subscription_keys"]["query"] = json!("a=b")),
+        ),
+        (
+            "mcp.resource",
+            Box::new(|v| v["mcp"]["resource"] = json!("/mcp")),
+        ),
+        (
+            "mcp.resource_metadata_url",
+            Box::new(|v| v["mcp"]["resource_metadata_url"] = json!("mcp.contoso.com")),
+        ),
+        (
+            "mcp.scopes_supported",
+            Box::new(|v| v["mcp"]["scopes_supported"] = json!(["a\"b"])),
+        ),
+        (
+            "rules[1].require",
+            Box::new(|v| v["rules"][1]["require"] = json!("jwt_or_magic")),
+        ),
+        (
+            "rules[0].path_prefix",
+            Box::new(|v| v["rules"][0]["path_prefix"] = json!("health")),
+        ),
+        (
+            "rules[1].required_scopes[0]",
+            Box::new(|v| v["rules"][1]["required_scopes"] = json!(["a b"])),
+        ),
+        (
+            "rules[0].require",
+            Box::new(|v| v["rules"][0]["required_roles"] = json!(["r"])),
+        ),
+        (
+            "rules[0].methods",
+            Box::new(|v| v["rules"][0]["methods"] = json!(["GET"])),
+        ),
+        (
+            "rules[1].require",
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("subscription_keys");
+                v["rules"][1]["require"] = json!("jwt_or_subscription_key");
+            }),
+        ),
+        (
+            "claims_to_headers.oid",
+            Box::new(|v| v["claims_to_headers"]["oid"] = json!("Authorization")),
+        ),
+        (
+            "claims_to_headers.tid",
+            Box::new(|v| v["claims_to_headers"]["tid"] = json!("x-entra-oid")),
+        ),
+        (
+            "unknown_block",
+            Box::new(|v| v["unknown_block"] = json!({})),
+        ),
     ];
     for (key, mutate) in cases {
         let mut v = full();

@@ -11,13 +11,18 @@ const DEFAULT_REFRESH: u64 = 3600;
 const DEFAULT_FETCH_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_KEY_WAIT_MS: u64 = 5_000;
 const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+const DEFAULT_KID_MISS_REFETCH: u64 = 10;
+const DEFAULT_TOKEN_CACHE_SIZE: u64 = 1024;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
 /// Parses and validates the filter configuration.
 pub fn parse(json: &[u8]) -> Result<Config> {
     if json.len() > MAX_CONFIG_BYTES {
-        return Err(ConfigError::new("(root)", "configuration larger than 1 MiB"));
+        return Err(ConfigError::new(
+            "(root)",
+            "configuration larger than 1 MiB",
+        ));
     }
     let mut de = serde_json::Deserializer::from_slice(json);
     let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -57,7 +62,10 @@ fn from_raw(raw: RawConfig) -> Result<Config> {
         }
         let header = header_name(&key, &header)?;
         if claims_to_headers.iter().any(|(_, h)| *h == header) {
-            return Err(ConfigError::new(key, "header is already used by another claim"));
+            return Err(ConfigError::new(
+                key,
+                "header is already used by another claim",
+            ));
         }
         claims_to_headers.push((claim, header));
     }
@@ -78,7 +86,10 @@ fn entra(raw: RawEntra) -> Result<EntraConfig> {
     let (tenancy, discovery_tenant) = match (raw.allowed_tenants, tenant_id) {
         (Some(list), home) => {
             if list.is_empty() {
-                return Err(ConfigError::new("entra.allowed_tenants", "must not be empty"));
+                return Err(ConfigError::new(
+                    "entra.allowed_tenants",
+                    "must not be empty",
+                ));
             }
             let list = list
                 .iter()
@@ -129,7 +140,10 @@ fn entra(raw: RawEntra) -> Result<EntraConfig> {
                 return Err(ConfigError::new(format!("{key}.name"), "must not be empty"));
             }
             if c.values.is_empty() {
-                return Err(ConfigError::new(format!("{key}.values"), "must not be empty"));
+                return Err(ConfigError::new(
+                    format!("{key}.values"),
+                    "must not be empty",
+                ));
             }
             non_empty_items(&format!("{key}.values"), &c.values)?;
             let match_mode = match c.match_mode.as_deref().unwrap_or("all") {
@@ -143,7 +157,10 @@ fn entra(raw: RawEntra) -> Result<EntraConfig> {
                 }
             };
             if c.separator.as_deref() == Some("") {
-                return Err(ConfigError::new(format!("{key}.separator"), "must not be empty"));
+                return Err(ConfigError::new(
+                    format!("{key}.separator"),
+                    "must not be empty",
+                ));
             }
             Ok(RequiredClaim {
                 name: c.name,
@@ -157,7 +174,10 @@ fn entra(raw: RawEntra) -> Result<EntraConfig> {
     for (i, host) in raw.jwks_hosts.unwrap_or_default().into_iter().enumerate() {
         let key = format!("entra.jwks_hosts[{i}]");
         if parse_absolute(&format!("https://{host}/")).map(|u| u.authority) != Some(host.as_str()) {
-            return Err(ConfigError::new(key, "must be a host name, optionally with :port"));
+            return Err(ConfigError::new(
+                key,
+                "must be a host name, optionally with :port",
+            ));
         }
         jwks_hosts.push(host.to_ascii_lowercase());
     }
@@ -190,12 +210,29 @@ fn entra(raw: RawEntra) -> Result<EntraConfig> {
             DEFAULT_FETCH_TIMEOUT_MS,
             100..=60_000,
         )?,
-        key_wait_ms: bounded("entra.key_wait_ms", raw.key_wait_ms, DEFAULT_KEY_WAIT_MS, 0..=60_000)?,
+        key_wait_ms: bounded(
+            "entra.key_wait_ms",
+            raw.key_wait_ms,
+            DEFAULT_KEY_WAIT_MS,
+            0..=60_000,
+        )?,
         max_token_bytes: bounded(
             "entra.max_token_bytes",
             raw.max_token_bytes.map(|n| n as u64),
             DEFAULT_MAX_TOKEN_BYTES as u64,
             1024..=65_536,
+        )? as usize,
+        kid_miss_refetch_seconds: bounded(
+            "entra.kid_miss_refetch_seconds",
+            raw.kid_miss_refetch_seconds,
+            DEFAULT_KID_MISS_REFETCH,
+            1..=3600,
+        )?,
+        token_cache_size: bounded(
+            "entra.token_cache_size",
+            raw.token_cache_size,
+            DEFAULT_TOKEN_CACHE_SIZE,
+            0..=100_000,
         )? as usize,
     })
 }
@@ -222,7 +259,10 @@ fn subscription(raw: RawSubscriptionKeys) -> Result<SubscriptionConfig> {
         }
     };
     if raw.keys.is_empty() {
-        return Err(ConfigError::new("subscription_keys.keys", "must not be empty"));
+        return Err(ConfigError::new(
+            "subscription_keys.keys",
+            "must not be empty",
+        ));
     }
     let keys = raw
         .keys
@@ -261,7 +301,10 @@ fn subscription(raw: RawSubscriptionKeys) -> Result<SubscriptionConfig> {
     }
     let realm = raw.realm.unwrap_or_else(|| "entra-guard".into());
     if realm.bytes().any(|b| !(b' '..0x7f).contains(&b)) {
-        return Err(ConfigError::new("subscription_keys.realm", "must be printable ASCII"));
+        return Err(ConfigError::new(
+            "subscription_keys.realm",
+            "must be printable ASCII",
+        ));
     }
     Ok(SubscriptionConfig {
         header,
@@ -302,14 +345,19 @@ fn mcp(raw: RawMcp) -> Result<McpConfig> {
 fn rule(index: usize, raw: RawRule, have_keys: bool) -> Result<Rule> {
     let key = |field: &str| format!("rules[{index}].{field}");
     let prefix = raw.path_prefix;
-    if !prefix.starts_with('/') || prefix.contains(['?', '#']) || prefix.bytes().any(|b| b <= b' ') {
+    if !prefix.starts_with('/') || prefix.contains(['?', '#']) || prefix.bytes().any(|b| b <= b' ')
+    {
         return Err(ConfigError::new(
             key("path_prefix"),
             "must start with / and hold no query, fragment or spaces",
         ));
     }
     let trimmed = prefix.trim_end_matches('/');
-    let path_prefix = if trimmed.is_empty() { "/".into() } else { trimmed.to_string() };
+    let path_prefix = if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.to_string()
+    };
     let require = match raw.require.as_str() {
         "none" => Requirement::None,
         "jwt" => Requirement::Jwt,
@@ -339,9 +387,15 @@ fn rule(index: usize, raw: RawRule, have_keys: bool) -> Result<Rule> {
             "required_scopes/required_roles need a rule that checks a JWT",
         ));
     }
-    for (field, list) in [("required_scopes", &raw.required_scopes), ("required_roles", &raw.required_roles)] {
+    for (field, list) in [
+        ("required_scopes", &raw.required_scopes),
+        ("required_roles", &raw.required_roles),
+    ] {
         for (i, v) in list.iter().enumerate() {
-            if v.is_empty() || v.bytes().any(|b| !(b'!'..0x7f).contains(&b) || b == b'"' || b == b'\\') {
+            if v.is_empty()
+                || v.bytes()
+                    .any(|b| !(b'!'..0x7f).contains(&b) || b == b'"' || b == b'\\')
+            {
                 return Err(ConfigError::new(
                     format!("{}[{i}]", key(field)),
                     "must be non-empty visible ASCII without quotes or backslashes",
@@ -367,7 +421,10 @@ fn guid(key: &str, value: &str) -> Result<String> {
     if ok {
         Ok(value.to_ascii_lowercase())
     } else {
-        Err(ConfigError::new(key, "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+        Err(ConfigError::new(
+            key,
+            "must be a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)",
+        ))
     }
 }
 
@@ -378,7 +435,10 @@ fn origin(key: &str, value: &str) -> Result<String> {
         Some(u) if u.path == "/" && u.query.is_none() && !trimmed.ends_with('?') => {
             Ok(trimmed.to_string())
         }
-        _ => Err(ConfigError::new(key, "must be an http(s) origin like https://login.microsoftonline.com")),
+        _ => Err(ConfigError::new(
+            key,
+            "must be an http(s) origin like https://login.microsoftonline.com",
+        )),
     }
 }
 
@@ -396,7 +456,14 @@ fn header_name(key: &str, value: &str) -> Result<String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || TCHAR.contains(&b));
     let lower = value.to_ascii_lowercase();
-    let reserved = ["authorization", "host", "content-length", "transfer-encoding", "connection", "te"];
+    let reserved = [
+        "authorization",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "te",
+    ];
     if !ok {
         Err(ConfigError::new(key, "must be an HTTP header name"))
     } else if reserved.contains(&lower.as_str()) {
@@ -415,8 +482,14 @@ fn non_empty_items(key: &str, items: &[String]) -> Result<()> {
 
 /// Values that end up inside a quoted auth-param: no quotes, backslashes or controls.
 fn quotable(key: &str, value: &str) -> Result<()> {
-    if value.bytes().any(|b| b < b' ' || b == 0x7f || b == b'"' || b == b'\\') {
-        Err(ConfigError::new(key, "must not contain quotes, backslashes or control characters"))
+    if value
+        .bytes()
+        .any(|b| b < b' ' || b == 0x7f || b == b'"' || b == b'\\')
+    {
+        Err(ConfigError::new(
+            key,
+            "must not contain quotes, backslashes or control characters",
+        ))
     } else {
         Ok(())
     }

@@ -40,12 +40,21 @@ pub enum RefreshState {
 impl RefreshPolicy {
     /// `jitter_ms` (below a tenth of the interval) spreads periodic refreshes
     /// of many Envoys; the caller derives it from anything non-constant.
-    pub fn plan(&self, status: &SharedStatus, now: u64, kid_miss: bool, jitter_ms: u64) -> RefreshState {
+    pub fn plan(
+        &self,
+        status: &SharedStatus,
+        now: u64,
+        kid_miss: bool,
+        jitter_ms: u64,
+    ) -> RefreshState {
         if status.lease_until > now {
             return RefreshState::InFlight;
         }
         let backoff_over = status.failures == 0
-            || now >= status.attempted_at.saturating_add(backoff_ms(status.failures));
+            || now
+                >= status
+                    .attempted_at
+                    .saturating_add(backoff_ms(status.failures));
         let reason = if status.fetched_at == 0 {
             backoff_over.then_some(if status.failures == 0 {
                 FetchReason::Initial
@@ -55,7 +64,10 @@ impl RefreshPolicy {
         } else {
             let jitter = jitter_ms % (self.interval_ms / 10).max(1);
             let due = now >= status.fetched_at.saturating_add(self.interval_ms - jitter);
-            let cooled = now >= status.attempted_at.saturating_add(self.kid_miss_cooldown_ms);
+            let cooled = now
+                >= status
+                    .attempted_at
+                    .saturating_add(self.kid_miss_cooldown_ms);
             if due && backoff_over {
                 Some(FetchReason::Periodic)
             } else if kid_miss && cooled && backoff_over {

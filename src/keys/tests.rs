@@ -12,7 +12,10 @@ fn spki_der_matches_openssl() {
     assert_eq!(der.len(), 294);
     let digest = Sha256::digest(der);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(hex, "d3c07a1a13e5d7b456109a2a1da63c6c72620e5df0becbe4ce3b07e3a091542e");
+    assert_eq!(
+        hex,
+        "d3c07a1a13e5d7b456109a2a1da63c6c72620e5df0becbe4ce3b07e3a091542e"
+    );
 }
 
 #[test]
@@ -35,26 +38,46 @@ fn jwks_keeps_only_strong_rsa_signing_keys() {
     let parsed = parse_jwks(doc.to_string().as_bytes()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(parsed.keys.len(), 1);
     assert_eq!(parsed.keys[0].kid, "good");
-    assert!(parsed.keys[0].issuer.as_deref().unwrap().contains("{tenantid}"));
+    assert!(parsed.keys[0]
+        .issuer
+        .as_deref()
+        .unwrap()
+        .contains("{tenantid}"));
     assert_eq!(parsed.skipped.len(), 8, "{:?}", parsed.skipped);
 }
 
 #[test]
 fn jwks_failures() {
     assert_eq!(parse_jwks(b"<html>").unwrap_err(), JwksError::NotJson);
-    assert_eq!(parse_jwks(br#"{"keys": []}"#).unwrap_err(), JwksError::NoUsableKeys);
-    assert_eq!(parse_jwks(br#"{"keys": [{"kty":"oct","k":"AAAA"}]}"#).unwrap_err(), JwksError::NoUsableKeys);
+    assert_eq!(
+        parse_jwks(br#"{"keys": []}"#).unwrap_err(),
+        JwksError::NoUsableKeys
+    );
+    assert_eq!(
+        parse_jwks(br#"{"keys": [{"kty":"oct","k":"AAAA"}]}"#).unwrap_err(),
+        JwksError::NoUsableKeys
+    );
     let huge = vec![b' '; MAX_DOCUMENT_BYTES + 1];
     assert_eq!(parse_jwks(&huge).unwrap_err(), JwksError::TooLarge);
     let truncated = &jwks_json()[..100];
-    assert_eq!(parse_jwks(truncated.as_bytes()).unwrap_err(), JwksError::NotJson);
+    assert_eq!(
+        parse_jwks(truncated.as_bytes()).unwrap_err(),
+        JwksError::NotJson
+    );
 }
 
 #[test]
 fn discovery_keeps_jwks_on_trusted_hosts() {
     let hosts = vec!["login.microsoftonline.com".to_string()];
-    let doc = |uri: &str| json!({"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0", "jwks_uri": uri}).to_string();
-    let d = parse_discovery(doc("https://login.microsoftonline.com/common/discovery/v2.0/keys?appid=x").as_bytes(), &hosts).unwrap();
+    let doc = |uri: &str| {
+        json!({"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0", "jwks_uri": uri})
+            .to_string()
+    };
+    let d = parse_discovery(
+        doc("https://login.microsoftonline.com/common/discovery/v2.0/keys?appid=x").as_bytes(),
+        &hosts,
+    )
+    .unwrap();
     assert_eq!(d.jwks_host, "login.microsoftonline.com");
     assert_eq!(d.jwks_path, "/common/discovery/v2.0/keys?appid=x");
     assert!(d.issuer.contains("{tenantid}"));
@@ -62,8 +85,14 @@ fn discovery_keeps_jwks_on_trusted_hosts() {
         parse_discovery(doc("https://evil.example/keys").as_bytes(), &hosts).unwrap_err(),
         DiscoveryError::ForeignJwksHost("evil.example".into())
     );
-    assert_eq!(parse_discovery(doc("file:///etc/passwd").as_bytes(), &hosts).unwrap_err(), DiscoveryError::BadJwksUri);
-    assert_eq!(parse_discovery(b"{}", &hosts).unwrap_err(), DiscoveryError::NotJson);
+    assert_eq!(
+        parse_discovery(doc("file:///etc/passwd").as_bytes(), &hosts).unwrap_err(),
+        DiscoveryError::BadJwksUri
+    );
+    assert_eq!(
+        parse_discovery(b"{}", &hosts).unwrap_err(),
+        DiscoveryError::NotJson
+    );
 }
 
 const POLICY: RefreshPolicy = RefreshPolicy {
@@ -82,38 +111,130 @@ fn reason(state: RefreshState) -> Option<FetchReason> {
 #[test]
 fn refresh_plan_table() {
     let t = 1_000_000u64;
-    let fresh = SharedStatus { generation: 1, fetched_at: t, attempted_at: t, failures: 0, lease_until: 0 };
+    let fresh = SharedStatus {
+        generation: 1,
+        fetched_at: t,
+        attempted_at: t,
+        failures: 0,
+        lease_until: 0,
+    };
     let cases = [
-        (SharedStatus::default(), t, false, Some(FetchReason::Initial)),
-        (SharedStatus { lease_until: t + 1, ..Default::default() }, t, false, None),
-        (SharedStatus { failures: 1, attempted_at: t, ..Default::default() }, t + 999, false, None),
-        (SharedStatus { failures: 1, attempted_at: t, ..Default::default() }, t + 1_000, false, Some(FetchReason::Retry)),
-        (SharedStatus { failures: 3, attempted_at: t, ..Default::default() }, t + 3_999, false, None),
-        (SharedStatus { failures: 30, attempted_at: t, ..Default::default() }, t + 30_000, false, Some(FetchReason::Retry)),
+        (
+            SharedStatus::default(),
+            t,
+            false,
+            Some(FetchReason::Initial),
+        ),
+        (
+            SharedStatus {
+                lease_until: t + 1,
+                ..Default::default()
+            },
+            t,
+            false,
+            None,
+        ),
+        (
+            SharedStatus {
+                failures: 1,
+                attempted_at: t,
+                ..Default::default()
+            },
+            t + 999,
+            false,
+            None,
+        ),
+        (
+            SharedStatus {
+                failures: 1,
+                attempted_at: t,
+                ..Default::default()
+            },
+            t + 1_000,
+            false,
+            Some(FetchReason::Retry),
+        ),
+        (
+            SharedStatus {
+                failures: 3,
+                attempted_at: t,
+                ..Default::default()
+            },
+            t + 3_999,
+            false,
+            None,
+        ),
+        (
+            SharedStatus {
+                failures: 30,
+                attempted_at: t,
+                ..Default::default()
+            },
+            t + 30_000,
+            false,
+            Some(FetchReason::Retry),
+        ),
         (fresh.clone(), t + 1, false, None),
         (fresh.clone(), t + 9_999, true, None),
         (fresh.clone(), t + 10_000, true, Some(FetchReason::KidMiss)),
-        (fresh.clone(), t + 3_600_000, false, Some(FetchReason::Periodic)),
-        (SharedStatus { failures: 2, attempted_at: t + 3_600_000, ..fresh.clone() }, t + 3_601_000, false, None),
-        (SharedStatus { failures: 2, attempted_at: t + 3_600_000, ..fresh.clone() }, t + 3_602_000, false, Some(FetchReason::Periodic)),
+        (
+            fresh.clone(),
+            t + 3_600_000,
+            false,
+            Some(FetchReason::Periodic),
+        ),
+        (
+            SharedStatus {
+                failures: 2,
+                attempted_at: t + 3_600_000,
+                ..fresh.clone()
+            },
+            t + 3_601_000,
+            false,
+            None,
+        ),
+        (
+            SharedStatus {
+                failures: 2,
+                attempted_at: t + 3_600_000,
+                ..fresh.clone()
+            },
+            t + 3_602_000,
+            false,
+            Some(FetchReason::Periodic),
+        ),
     ];
     for (i, (status, now, kid_miss, want)) in cases.into_iter().enumerate() {
-        assert_eq!(reason(POLICY.plan(&status, now, kid_miss, 0)), want, "case {i}");
+        assert_eq!(
+            reason(POLICY.plan(&status, now, kid_miss, 0)),
+            want,
+            "case {i}"
+        );
     }
     // Jitter brings the periodic refresh forward by less than a tenth.
-    assert_eq!(reason(POLICY.plan(&fresh, t + 3_600_000 - 5_000, false, 5_000)), Some(FetchReason::Periodic));
-    assert_eq!(reason(POLICY.plan(&fresh, t + 3_200_000, false, 999_999_999)), None);
+    assert_eq!(
+        reason(POLICY.plan(&fresh, t + 3_600_000 - 5_000, false, 5_000)),
+        Some(FetchReason::Periodic)
+    );
+    assert_eq!(
+        reason(POLICY.plan(&fresh, t + 3_200_000, false, 999_999_999)),
+        None
+    );
 }
 
 #[test]
 fn lease_and_outcomes() {
-    let RefreshState::Fetch { lease, .. } = POLICY.plan(&SharedStatus::default(), 5_000, false, 0) else {
+    let RefreshState::Fetch { lease, .. } = POLICY.plan(&SharedStatus::default(), 5_000, false, 0)
+    else {
         panic!("should fetch")
     };
     assert_eq!((lease.attempted_at, lease.lease_until), (5_000, 10_000));
     assert_eq!(POLICY.plan(&lease, 6_000, true, 0), RefreshState::InFlight);
     let ok = RefreshPolicy::succeeded(&lease, 7_000);
-    assert_eq!((ok.generation, ok.fetched_at, ok.failures, ok.lease_until), (1, 7_000, 0, 0));
+    assert_eq!(
+        (ok.generation, ok.fetched_at, ok.failures, ok.lease_until),
+        (1, 7_000, 0, 0)
+    );
     let bad = RefreshPolicy::failed(&RefreshPolicy::failed(&lease));
     assert_eq!((bad.failures, bad.lease_until, bad.generation), (2, 0, 0));
     assert_eq!(refresh::backoff_ms(1), 1_000);
@@ -126,11 +247,24 @@ fn lease_and_outcomes() {
 
 #[test]
 fn shared_records_round_trip() {
-    let s = SharedStatus { generation: 3, fetched_at: 9, attempted_at: 8, failures: 1, lease_until: 7 };
+    let s = SharedStatus {
+        generation: 3,
+        fetched_at: 9,
+        attempted_at: 8,
+        failures: 1,
+        lease_until: 7,
+    };
     assert_eq!(SharedStatus::decode(Some(&s.encode())), s);
-    assert_eq!(SharedStatus::decode(Some(b"garbage")), SharedStatus::default());
+    assert_eq!(
+        SharedStatus::decode(Some(b"garbage")),
+        SharedStatus::default()
+    );
     assert_eq!(SharedStatus::decode(None), SharedStatus::default());
-    let k = SharedKeys { generation: 3, fetched_at: 9, jwks: jwks_json() };
+    let k = SharedKeys {
+        generation: 3,
+        fetched_at: 9,
+        jwks: jwks_json(),
+    };
     assert_eq!(SharedKeys::decode(&k.encode()), Some(k));
 }
 

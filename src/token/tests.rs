@@ -41,8 +41,14 @@ fn v2_and_v1_tokens_pass() {
     assert_eq!(v.claims().client_id(), Some(CLIENT));
     assert_eq!(v.kid(), "key-a");
     let v1 = sign(&header("key-a"), &v1_claims());
-    assert_eq!(check(&v1, &cfg, NOW).unwrap().claims().client_id(), Some(CLIENT));
-    let arr = sign(&header("key-a"), &with(v2_claims(), "aud", json!(["x", AUDIENCE])));
+    assert_eq!(
+        check(&v1, &cfg, NOW).unwrap().claims().client_id(),
+        Some(CLIENT)
+    );
+    let arr = sign(
+        &header("key-a"),
+        &with(v2_claims(), "aud", json!(["x", AUDIENCE])),
+    );
     assert!(check(&arr, &cfg, NOW).is_ok());
 }
 
@@ -51,36 +57,103 @@ fn claim_failures_are_classified() {
     let cfg = config();
     let iss_v2 = |t: &str| json!(format!("{AUTHORITY}/{t}/v2.0"));
     let cases: Vec<(Value, TokenError)> = vec![
-        (with(v2_claims(), "exp", Value::Null), TokenError::MissingExpiry),
-        (with(v2_claims(), "exp", json!(NOW - 301)), TokenError::Expired),
-        (with(v2_claims(), "nbf", json!(NOW + 301)), TokenError::NotYetValid),
-        (with(v2_claims(), "exp", json!("1900000000")), TokenError::Malformed),
-        (with(v2_claims(), "exp", json!(1e300)), TokenError::Malformed),
+        (
+            with(v2_claims(), "exp", Value::Null),
+            TokenError::MissingExpiry,
+        ),
+        (
+            with(v2_claims(), "exp", json!(NOW - 301)),
+            TokenError::Expired,
+        ),
+        (
+            with(v2_claims(), "nbf", json!(NOW + 301)),
+            TokenError::NotYetValid,
+        ),
+        (
+            with(v2_claims(), "exp", json!("1900000000")),
+            TokenError::Malformed,
+        ),
+        (
+            with(v2_claims(), "exp", json!(1e300)),
+            TokenError::Malformed,
+        ),
         (with(v2_claims(), "exp", json!(-5)), TokenError::Malformed),
         (with(v2_claims(), "iss", Value::Null), TokenError::Issuer),
-        (with(v2_claims(), "iss", json!(format!("{AUTHORITY}/{TENANT}/V2.0"))), TokenError::Issuer),
-        (with(v2_claims(), "iss", json!(format!("https://LOGIN.microsoftonline.com/{TENANT}/v2.0"))), TokenError::Issuer),
-        (with(v2_claims(), "iss", json!(format!("{AUTHORITY}/{TENANT}/v2.0/"))), TokenError::Issuer),
-        (with(with(v2_claims(), "iss", iss_v2(OTHER_TENANT)), "tid", json!(OTHER_TENANT)), TokenError::Tenant),
-        (with(v2_claims(), "tid", json!(OTHER_TENANT)), TokenError::Tenant),
-        (with(v2_claims(), "aud", json!("api://other")), TokenError::Audience),
+        (
+            with(
+                v2_claims(),
+                "iss",
+                json!(format!("{AUTHORITY}/{TENANT}/V2.0")),
+            ),
+            TokenError::Issuer,
+        ),
+        (
+            with(
+                v2_claims(),
+                "iss",
+                json!(format!("https://LOGIN.microsoftonline.com/{TENANT}/v2.0")),
+            ),
+            TokenError::Issuer,
+        ),
+        (
+            with(
+                v2_claims(),
+                "iss",
+                json!(format!("{AUTHORITY}/{TENANT}/v2.0/")),
+            ),
+            TokenError::Issuer,
+        ),
+        (
+            with(
+                with(v2_claims(), "iss", iss_v2(OTHER_TENANT)),
+                "tid",
+                json!(OTHER_TENANT),
+            ),
+            TokenError::Tenant,
+        ),
+        (
+            with(v2_claims(), "tid", json!(OTHER_TENANT)),
+            TokenError::Tenant,
+        ),
+        (
+            with(v2_claims(), "aud", json!("api://other")),
+            TokenError::Audience,
+        ),
         (with(v2_claims(), "aud", json!([])), TokenError::Audience),
         (with(v2_claims(), "aud", Value::Null), TokenError::Audience),
         (with(v2_claims(), "aud", json!([1])), TokenError::Malformed),
-        (with(v2_claims(), "azp", json!("someone-else")), TokenError::ClientApplication),
-        (with(v2_claims(), "azp", Value::Null), TokenError::ClientApplication),
-        (with(v2_claims(), "roles", json!("Calculator.Admin")), TokenError::Malformed),
+        (
+            with(v2_claims(), "azp", json!("someone-else")),
+            TokenError::ClientApplication,
+        ),
+        (
+            with(v2_claims(), "azp", Value::Null),
+            TokenError::ClientApplication,
+        ),
+        (
+            with(v2_claims(), "roles", json!("Calculator.Admin")),
+            TokenError::Malformed,
+        ),
     ];
     for (claims, want) in cases {
         let t = sign(&header("key-a"), &claims);
         assert_eq!(check(&t, &cfg, NOW).unwrap_err(), want, "{claims}");
     }
     // Skew is honoured on both sides.
-    let t = sign(&header("key-a"), &with(v2_claims(), "exp", json!(NOW - 299)));
+    let t = sign(
+        &header("key-a"),
+        &with(v2_claims(), "exp", json!(NOW - 299)),
+    );
     assert!(check(&t, &cfg, NOW).is_ok());
-    let t = sign(&header("key-a"), &with(v2_claims(), "nbf", json!(NOW + 299)));
+    let t = sign(
+        &header("key-a"),
+        &with(v2_claims(), "nbf", json!(NOW + 299)),
+    );
     assert!(check(&t, &cfg, NOW).is_ok());
-    let t = sign(&header("key-a"), &with(v2_claims(), "exp", json!((NOW + 10) as f64 + 0.5)));
+    let t = sign(
+        &header("key-a"),
+        &with(v2_claims(), "exp", json!((NOW + 10) as f64 + 0.5)),
+    );
     assert!(check(&t, &cfg, NOW).is_ok());
 }
 
@@ -93,27 +166,80 @@ fn header_and_structure_failures() {
     let (head, rest) = good.split_once('.').unwrap();
     let (body, sig) = rest.split_once('.').unwrap();
     let cases: Vec<(String, TokenError)> = vec![
-        (signed(json!({"alg": "none", "kid": "key-a"})), TokenError::AlgorithmNotAllowed),
-        (signed(json!({"alg": "HS256", "kid": "key-a"})), TokenError::AlgorithmNotAllowed),
-        (signed(json!({"alg": "rs256", "kid": "key-a"})), TokenError::AlgorithmNotAllowed),
+        (
+            signed(json!({"alg": "none", "kid": "key-a"})),
+            TokenError::AlgorithmNotAllowed,
+        ),
+        (
+            signed(json!({"alg": "HS256", "kid": "key-a"})),
+            TokenError::AlgorithmNotAllowed,
+        ),
+        (
+            signed(json!({"alg": "rs256", "kid": "key-a"})),
+            TokenError::AlgorithmNotAllowed,
+        ),
         (signed(json!({"alg": "RS256"})), TokenError::MissingKeyId),
-        (signed(json!({"alg": "RS256", "kid": ""})), TokenError::Malformed),
-        (signed(json!({"alg": "RS256", "kid": "key-a", "crit": ["exp"]})), TokenError::CriticalHeader),
-        (signed(json!({"alg": "RS256", "kid": "key-a", "nonce": "abc"})), TokenError::GraphToken),
-        (signed(json!({"alg": "RS256", "kid": "key-a", "enc": "A128GCM"})), TokenError::Malformed),
-        (sign_raw(r#"{"alg":"RS256","alg":"none","kid":"key-a"}"#, &claims, KEY_A), TokenError::Malformed),
-        (sign_raw(r#"{"alg":"RS256","kid":"key-a"}"#, r#"{"aud":"x","aud":"api://calculator"}"#, KEY_A), TokenError::Malformed),
-        (signed(json!({"alg": "RS256", "kid": "key-b"})), TokenError::UnknownKey),
-        (sign_raw(&header("key-a").to_string(), &claims, KEY_B), TokenError::BadSignature),
+        (
+            signed(json!({"alg": "RS256", "kid": ""})),
+            TokenError::Malformed,
+        ),
+        (
+            signed(json!({"alg": "RS256", "kid": "key-a", "crit": ["exp"]})),
+            TokenError::CriticalHeader,
+        ),
+        (
+            signed(json!({"alg": "RS256", "kid": "key-a", "nonce": "abc"})),
+            TokenError::GraphToken,
+        ),
+        (
+            signed(json!({"alg": "RS256", "kid": "key-a", "enc": "A128GCM"})),
+            TokenError::Malformed,
+        ),
+        (
+            sign_raw(
+                r#"{"alg":"RS256","alg":"none","kid":"key-a"}"#,
+                &claims,
+                KEY_A,
+            ),
+            TokenError::Malformed,
+        ),
+        (
+            sign_raw(
+                r#"{"alg":"RS256","kid":"key-a"}"#,
+                r#"{"aud":"x","aud":"api://calculator"}"#,
+                KEY_A,
+            ),
+            TokenError::Malformed,
+        ),
+        (
+            signed(json!({"alg": "RS256", "kid": "key-b"})),
+            TokenError::UnknownKey,
+        ),
+        (
+            sign_raw(&header("key-a").to_string(), &claims, KEY_B),
+            TokenError::BadSignature,
+        ),
         (format!("{head}.{body}."), TokenError::Malformed),
         (format!("{head}.{body}"), TokenError::Malformed),
         (format!("{head}.{body}.{sig}.x.y"), TokenError::Malformed),
-        (format!("{head}.{body}.{}", &sig[..sig.len() - 4]), TokenError::Malformed),
-        (format!("{head}.{body}.{}", &sig[..sig.len() - 6]), TokenError::BadSignature),
+        (
+            format!("{head}.{body}.{}", &sig[..sig.len() - 4]),
+            TokenError::Malformed,
+        ),
+        (
+            format!("{head}.{body}.{}", &sig[..sig.len() - 6]),
+            TokenError::BadSignature,
+        ),
         (format!("{head}=.{body}.{sig}"), TokenError::Malformed),
         (format!("{head}.{body}.{sig}\0"), TokenError::Malformed),
-        (format!("{head}.{}.{sig}", URL_SAFE_NO_PAD_ENCODE("[1,2]")), TokenError::Malformed),
-        (format!("{head}.{}.{sig}", URL_SAFE_NO_PAD_ENCODE(&"[".repeat(500))), TokenError::Malformed),
+        (
+            format!("{head}.{}.{sig}", URL_SAFE_NO_PAD_ENCODE("[1,2]")),
+            TokenError::Malformed,
+        ),
+        (
+            format!("{head}.{}.{sig}", URL_SAFE_NO_PAD_ENCODE(&"[".repeat(500))),
+            TokenError::Malformed,
+        ),
         ("a".repeat(20_000), TokenError::TooLarge),
         (String::new(), TokenError::Malformed),
     ];
@@ -143,15 +269,30 @@ fn multi_tenant_issuer_follows_tid() {
     );
     assert!(check(&sign(&header("key-a"), &other), &cfg, NOW).is_ok());
     let mismatch = with(other.clone(), "tid", json!(TENANT));
-    assert_eq!(check(&sign(&header("key-a"), &mismatch), &cfg, NOW).unwrap_err(), TokenError::Issuer);
-    let stranger = with(
-        with(other.clone(), "tid", json!("12345678-1234-1234-1234-123456789012")),
-        "iss",
-        json!(format!("{AUTHORITY}/12345678-1234-1234-1234-123456789012/v2.0")),
+    assert_eq!(
+        check(&sign(&header("key-a"), &mismatch), &cfg, NOW).unwrap_err(),
+        TokenError::Issuer
     );
-    assert_eq!(check(&sign(&header("key-a"), &stranger), &cfg, NOW).unwrap_err(), TokenError::Tenant);
+    let stranger = with(
+        with(
+            other.clone(),
+            "tid",
+            json!("12345678-1234-1234-1234-123456789012"),
+        ),
+        "iss",
+        json!(format!(
+            "{AUTHORITY}/12345678-1234-1234-1234-123456789012/v2.0"
+        )),
+    );
+    assert_eq!(
+        check(&sign(&header("key-a"), &stranger), &cfg, NOW).unwrap_err(),
+        TokenError::Tenant
+    );
     let no_tid = with(other, "tid", Value::Null);
-    assert_eq!(check(&sign(&header("key-a"), &no_tid), &cfg, NOW).unwrap_err(), TokenError::Tenant);
+    assert_eq!(
+        check(&sign(&header("key-a"), &no_tid), &cfg, NOW).unwrap_err(),
+        TokenError::Tenant
+    );
 }
 
 fn rule(scopes: &[&str], roles: &[&str]) -> Rule {
@@ -169,11 +310,26 @@ fn permissions_need_every_scope_and_role() {
     let v = check(&token(), &cfg, NOW).unwrap();
     let c = v.claims();
     assert!(check_permissions(c, &[], &rule(&["calculator.add"], &[])).is_ok());
-    assert!(check_permissions(c, &[], &rule(&["calculator.add", "calculator.read"], &["Calculator.Admin"])).is_ok());
-    let err = check_permissions(c, &[], &rule(&["calculator.add", "calculator.sub"], &[])).unwrap_err();
+    assert!(check_permissions(
+        c,
+        &[],
+        &rule(
+            &["calculator.add", "calculator.read"],
+            &["Calculator.Admin"]
+        )
+    )
+    .is_ok());
+    let err =
+        check_permissions(c, &[], &rule(&["calculator.add", "calculator.sub"], &[])).unwrap_err();
     assert_eq!(err.needed, vec!["calculator.add", "calculator.sub"]);
-    assert!(check_permissions(c, &[], &rule(&["Calculator.Add"], &[])).is_err(), "case-sensitive");
-    assert!(check_permissions(c, &[], &rule(&["calculator"], &[])).is_err(), "whole words");
+    assert!(
+        check_permissions(c, &[], &rule(&["Calculator.Add"], &[])).is_err(),
+        "case-sensitive"
+    );
+    assert!(
+        check_permissions(c, &[], &rule(&["calculator"], &[])).is_err(),
+        "whole words"
+    );
     let err = check_permissions(c, &[], &rule(&[], &["Calculator.Root"])).unwrap_err();
     assert_eq!(err.needed, vec!["Calculator.Root"]);
 }
@@ -189,12 +345,35 @@ fn required_claims_follow_apim_semantics() {
         separator: sep.map(str::to_string),
     };
     let ok = |r: RequiredClaim| check_permissions(v.claims(), &[r], &rule(&[], &[])).is_ok();
-    assert!(ok(rc("roles", ClaimMatch::Any, &["x", "Calculator.Admin"], None)));
-    assert!(!ok(rc("roles", ClaimMatch::All, &["x", "Calculator.Admin"], None)));
-    assert!(ok(rc("scp", ClaimMatch::All, &["calculator.add", "calculator.read"], Some(" "))));
-    assert!(!ok(rc("scp", ClaimMatch::All, &["calculator.add"], None)), "no separator: whole string");
+    assert!(ok(rc(
+        "roles",
+        ClaimMatch::Any,
+        &["x", "Calculator.Admin"],
+        None
+    )));
+    assert!(!ok(rc(
+        "roles",
+        ClaimMatch::All,
+        &["x", "Calculator.Admin"],
+        None
+    )));
+    assert!(ok(rc(
+        "scp",
+        ClaimMatch::All,
+        &["calculator.add", "calculator.read"],
+        Some(" ")
+    )));
+    assert!(
+        !ok(rc("scp", ClaimMatch::All, &["calculator.add"], None)),
+        "no separator: whole string"
+    );
     assert!(ok(rc("ver", ClaimMatch::Any, &["2.0"], None)));
-    assert!(ok(rc("exp", ClaimMatch::Any, &[&(NOW + 3600).to_string()], None)));
+    assert!(ok(rc(
+        "exp",
+        ClaimMatch::Any,
+        &[&(NOW + 3600).to_string()],
+        None
+    )));
     assert!(!ok(rc("missing", ClaimMatch::Any, &["x"], None)));
 }
 
@@ -203,7 +382,10 @@ fn header_values_are_safe() {
     let claims = with(v2_claims(), "name", json!("line\r\nbreak"));
     let v = check(&sign(&header("key-a"), &claims), &config(), NOW).unwrap();
     assert_eq!(v.claims().header_value("oid").as_deref(), Some("o-1"));
-    assert_eq!(v.claims().header_value("roles").as_deref(), Some("Calculator.Admin"));
+    assert_eq!(
+        v.claims().header_value("roles").as_deref(),
+        Some("Calculator.Admin")
+    );
     assert_eq!(v.claims().header_value("name"), None);
     assert_eq!(v.claims().header_value("absent"), None);
 }

@@ -55,5 +55,8 @@ pub fn verify(
 /// Entra's JWKS publishes the v2 issuer on each key; v1 tokens signed by
 /// the same key carry the `sts.windows.net` issuer, checked by `check_claims`.
 fn is_v1_issuer(claims: &Claims) -> bool {
-    claims.iss.as_deref().is_some_and(|iss| !iss.ends_with("/v2.0"))
+    claims
+        .iss
+        .as_deref()
+        .is_some_and(|iss| !iss.ends_with("/v2.0"))
 }

@@ -1,0 +1,83 @@
+//! The bearer-token half of a decision: cache, cheap checks, keys, then
+//! the signature.
+
+use super::{Env, KeyWait};
+use crate::challenge::BearerFailure;
+use crate::credentials::{find_bearer, Bearer};
+use crate::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};
+use std::rc::Rc;
+
+pub(super) enum JwtOutcome {
+    Absent,
+    Valid {
+        token: Rc<VerifiedToken>,
+        cache_hit: bool,
+    },
+    Invalid {
+        failure: BearerFailure,
+        reason: &'static str,
+    },
+    Wait(KeyWait),
+    KeysUnavailable,
+}
+
+pub(super) fn evaluate(headers: &[(String, Vec<u8>)], env: &mut Env<'_>) -> JwtOutcome {
+    let raw = match find_bearer(headers) {
+        Bearer::Absent => return JwtOutcome::Absent,
+        Bearer::Multiple => {
+            return JwtOutcome::Invalid {
+                failure: BearerFailure::InvalidRequest("send exactly one bearer token"),
+                reason: "invalid_request",
+            }
+        }
+        Bearer::Token(raw) => raw,
+    };
+    let entra = &env.config.entra;
+    let now = env.now_ms / 1000;
+    if let Some(hit) = env.cache.get(raw, now, entra.clock_skew_seconds) {
+        return JwtOutcome::Valid {
+            token: hit,
+            cache_hit: true,
+        };
+    }
+    let untrusted = match UntrustedToken::parse(raw, entra.max_token_bytes) {
+        Ok(t) => t,
+        Err(e) => return invalid(e),
+    };
+    if let Err(e) = check_claims(untrusted.unverified_claims(), entra, now) {
+        return invalid(e);
+    }
+    if !env.keys.is_usable(env.now_ms) {
+        return if env.may_wait {
+            JwtOutcome::Wait(KeyWait::NoKeys)
+        } else {
+            JwtOutcome::KeysUnavailable
+        };
+    }
+    let Some(key) = env.keys.find(untrusted.kid()) else {
+        return if env.may_wait {
+            JwtOutcome::Wait(KeyWait::UnknownKid)
+        } else {
+            invalid(TokenError::UnknownKey)
+        };
+    };
+    match verify(untrusted, key, env.verifier) {
+        Ok(verified) => {
+            let verified = Rc::new(verified);
+            env.cache
+                .insert(raw, Rc::clone(&verified), now, entra.clock_skew_seconds);
+            JwtOutcome::Valid {
+                token: verified,
+                cache_hit: false,
+            }
+        }
+        Err(e) => invalid(e),
+    }
+}
+
+fn invalid(e: TokenError) -> JwtOutcome {
+    JwtOutcome::Invalid {
+        failure: BearerFailure::InvalidToken(e.description()),
+        reason: e.reason(),
+    }
+}

@@ -1,0 +1,270 @@
+//! The one decision function: plain request data, configuration, keys and
+//! a clock in; allow (with header edits), respond, or wait for keys out.
+
+mod jwt;
+
+#[cfg(test)]
+mod tests;
+
+use crate::cache::TokenCache;
+use crate::challenge::{
+    bad_request_response, bearer_response, keys_unavailable_response, BearerFailure,
+};
+use crate::config::{Config, Requirement, Rule};
+use crate::keys::KeySet;
+use crate::response::Response;
+use crate::signature::SignatureVerifier;
+use crate::subscription::{self, KeyCheck, KeyPresence};
+use crate::token::{check_permissions, VerifiedToken};
+use crate::{metadata, rules};
+use jwt::JwtOutcome;
+
+/// What the glue read from the request. `headers` are all request headers
+/// with lowercase names and raw values, duplicates kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    pub headers: &'a [(String, Vec<u8>)],
+}
+
+/// Everything else a decision depends on.
+pub struct Env<'a> {
+    pub config: &'a Config,
+    pub keys: &'a KeySet,
+    pub verifier: &'a dyn SignatureVerifier,
+    pub cache: &'a mut TokenCache,
+    pub now_ms: u64,
+    /// False once a request has waited for keys: then no keys means 503
+    /// and an unknown kid means 401.
+    pub may_wait: bool,
+    pub retry_after_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyWait {
+    NoKeys,
+    UnknownKid,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Allow(Allowed),
+    /// Answer locally: a denial (`reason` is the metric suffix) or a
+    /// document the filter serves.
+    Respond {
+        response: Response,
+        reason: &'static str,
+    },
+    /// Pause the request until the key set changes, then decide again.
+    WaitForKeys(KeyWait),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Allowed {
+    /// Headers to remove before forwarding (client copies of ours, keys).
+    pub remove_headers: Vec<String>,
+    pub set_headers: Vec<(String, String)>,
+    /// A new `:path` when the subscription key left the query.
+    pub new_path: Option<String>,
+    /// What admitted the request, for metrics: `public`, `jwt`, `subscription_key`, `preflight`.
+    pub via: &'static str,
+    pub cache_hit: bool,
+    pub subscription: Option<String>,
+}
+
+pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
+    env.cache.sync_generation(env.keys.generation());
+    let config = env.config;
+    let literal_path = req.path.split('?').next().unwrap_or("");
+    if let Some(mcp) = &config.mcp {
+        if metadata::is_metadata_path(mcp, literal_path) {
+            match req.method {
+                "GET" | "HEAD" => return respond(metadata::response(config, mcp), "metadata"),
+                "OPTIONS" => return respond(metadata::preflight_response(), "metadata"),
+                _ => {}
+            }
+        }
+    }
+    let mut allowed = Allowed {
+        remove_headers: protected_headers(config),
+        ..Allowed::default()
+    };
+    if let Some(sub) = &config.subscription {
+        // Keys never travel upstream, whichever credential admitted the request.
+        allowed.remove_headers.push(sub.header.clone());
+        if let Some(param) = &sub.query {
+            allowed.new_path = subscription::strip_query_param(req.path, param);
+        }
+    }
+    if is_preflight(req) {
+        allowed.via = "preflight";
+        return Decision::Allow(allowed);
+    }
+    let default_rule = Rule::default_jwt();
+    let rule = match rules::select(&config.rules, req.path) {
+        Ok(rule) => rule.unwrap_or(&default_rule),
+        Err(rules::AmbiguousPath) => {
+            return respond(
+                bad_request_response("the request path is ambiguous"),
+                "invalid_request",
+            )
+        }
+    };
+    let needs_key = rule.require.needs_subscription_keys();
+    let mut key_failure = None;
+    if let (true, Some(sub)) = (needs_key, &config.subscription) {
+        match subscription::find_key(sub, req.headers, req.path) {
+            KeyPresence::Absent => {
+                key_failure = Some((
+                    subscription::missing_key_response(sub),
+                    "subscription_missing",
+                ))
+            }
+            KeyPresence::Ambiguous => {
+                key_failure = Some((
+                    bad_request_response("send exactly one subscription key"),
+                    "invalid_request",
+                ))
+            }
+            KeyPresence::Present(candidate) => match subscription::check_key(sub, candidate) {
+                KeyCheck::Valid { name } => {
+                    allowed.subscription = Some(name.to_string());
+                    allowed
+                        .set_headers
+                        .push((sub.name_header.clone(), name.to_string()));
+                }
+                KeyCheck::Invalid => {
+                    key_failure = Some((
+                        subscription::invalid_key_response(sub),
+                        "subscription_invalid",
+                    ))
+                }
+            },
+        }
+    }
+    match rule.require {
+        Requirement::None => {
+            allowed.via = "public";
+            Decision::Allow(allowed)
+        }
+        Requirement::SubscriptionKey => match key_failure {
+            Some((response, reason)) => respond(response, reason),
+            None => {
+                allowed.via = "subscription_key";
+                Decision::Allow(allowed)
+            }
+        },
+        Requirement::JwtAndSubscriptionKey => match key_failure {
+            Some((response, reason)) => respond(response, reason),
+            None => with_jwt(req, env, rule, allowed),
+        },
+        Requirement::Jwt => with_jwt(req, env, rule, allowed),
+        Requirement::JwtOrSubscriptionKey => match key_failure {
+            None => {
+                allowed.via = "subscription_key";
+                Decision::Allow(allowed)
+            }
+            Some((key_response, key_reason)) => match jwt::evaluate(req.headers, env) {
+                JwtOutcome::Absent if key_reason == "subscription_missing" => {
+                    // Neither credential: challenge for both.
+                    let bearer = bearer_response(
+                        &BearerFailure::NoCredentials,
+                        &rule.required_scopes,
+                        config.mcp.as_ref(),
+                    );
+                    let mut response = key_response;
+                    if let Some(challenge) = bearer.header("www-authenticate") {
+                        response
+                            .headers
+                            .insert(0, ("www-authenticate".into(), challenge.to_string()));
+                    }
+                    respond(response, "missing")
+                }
+                JwtOutcome::Absent => respond(key_response, key_reason),
+                outcome => finish_jwt(outcome, env, rule, allowed),
+            },
+        },
+    }
+}
+
+fn with_jwt(req: &Request<'_>, env: &mut Env<'_>, rule: &Rule, allowed: Allowed) -> Decision {
+    let outcome = jwt::evaluate(req.headers, env);
+    finish_jwt(outcome, env, rule, allowed)
+}
+
+fn finish_jwt(outcome: JwtOutcome, env: &Env<'_>, rule: &Rule, mut allowed: Allowed) -> Decision {
+    let mcp = env.config.mcp.as_ref();
+    match outcome {
+        JwtOutcome::Absent => respond(
+            bearer_response(&BearerFailure::NoCredentials, &rule.required_scopes, mcp),
+            "missing",
+        ),
+        JwtOutcome::Invalid { failure, reason } => {
+            respond(bearer_response(&failure, &[], mcp), reason)
+        }
+        JwtOutcome::Wait(wait) => Decision::WaitForKeys(wait),
+        JwtOutcome::KeysUnavailable => respond(
+            keys_unavailable_response(env.retry_after_seconds),
+            "keys_unavailable",
+        ),
+        JwtOutcome::Valid { token, cache_hit } => {
+            if let Err(lack) =
+                check_permissions(token.claims(), &env.config.entra.required_claims, rule)
+            {
+                let failure = BearerFailure::InsufficientScope(
+                    "the token lacks a scope, role or claim this operation requires",
+                );
+                return respond(bearer_response(&failure, &lack.needed, mcp), "scope");
+            }
+            allowed
+                .set_headers
+                .extend(claim_headers(env.config, &token));
+            allowed.via = if allowed.subscription.is_some() {
+                "jwt_and_subscription_key"
+            } else {
+                "jwt"
+            };
+            allowed.cache_hit = cache_hit;
+            Decision::Allow(allowed)
+        }
+    }
+}
+
+fn claim_headers(config: &Config, token: &VerifiedToken) -> Vec<(String, String)> {
+    config
+        .claims_to_headers
+        .iter()
+        .filter_map(|(claim, header)| {
+            token
+                .claims()
+                .header_value(claim)
+                .map(|v| (header.clone(), v))
+        })
+        .collect()
+}
+
+/// Headers only the filter may set: removed from every request.
+fn protected_headers(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = config
+        .claims_to_headers
+        .iter()
+        .map(|(_, h)| h.clone())
+        .collect();
+    if let Some(sub) = &config.subscription {
+        names.push(sub.name_header.clone());
+    }
+    names
+}
+
+fn is_preflight(req: &Request<'_>) -> bool {
+    req.method == "OPTIONS"
+        && req
+            .headers
+            .iter()
+            .any(|(n, _)| n == "access-control-request-method")
+}
+
+fn respond(response: Response, reason: &'static str) -> Decision {
+    Decision::Respond { response, reason }
+}

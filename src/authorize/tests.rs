@@ -1,0 +1,357 @@
+use super::*;
+use crate::cache::TokenCache;
+use crate::config;
+use crate::keys::KeySet;
+use crate::signature::RustVerifier;
+use crate::testing::*;
+use serde_json::json;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+const KEY: &str = "test"; // sha256 9f86d0...
+const PRM: &str = "https://mcp.example/.well-known/oauth-protected-resource/mcp";
+
+fn config() -> Config {
+    config::parse(
+        json!({
+            "entra": {"tenant_id": TENANT, "audiences": [AUDIENCE]},
+            "subscription_keys": {"keys": [{"name": "contoso", "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]},
+            "mcp": {"resource": "https://mcp.example/mcp", "resource_metadata_url": PRM,
+                    "scopes_supported": ["api://calculator/calculator.add"]},
+            "rules": [
+                {"path_prefix": "/health", "require": "none"},
+                {"path_prefix": "/admin", "require": "jwt", "required_roles": ["Calculator.Root"]},
+                {"path_prefix": "/mcp", "require": "jwt", "required_scopes": ["calculator.add"]},
+                {"path_prefix": "/keyed", "require": "subscription_key"},
+                {"path_prefix": "/both", "require": "jwt_and_subscription_key"},
+                {"path_prefix": "/either", "require": "jwt_or_subscription_key"}
+            ],
+            "claims_to_headers": {"oid": "x-entra-oid", "azp": "x-entra-client-id"}
+        })
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap()
+}
+
+struct Harness {
+    config: Config,
+    keys: KeySet,
+    cache: TokenCache,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Harness {
+            config: config(),
+            keys: keyset(),
+            cache: TokenCache::new(16),
+        }
+    }
+
+    fn run(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        may_wait: bool,
+    ) -> Decision {
+        let headers: Vec<(String, Vec<u8>)> = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect();
+        let req = Request {
+            method,
+            path,
+            headers: &headers,
+        };
+        let mut env = Env {
+            config: &self.config,
+            keys: &self.keys,
+            verifier: &RustVerifier,
+            cache: &mut self.cache,
+            now_ms: NOW * 1000,
+            may_wait,
+            retry_after_seconds: 4,
+        };
+        authorize(&req, &mut env)
+    }
+
+    fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> Decision {
+        self.run("GET", path, headers, true)
+    }
+}
+
+fn response(d: Decision) -> (u32, Option<String>, String) {
+    match d {
+        Decision::Respond { response, .. } => (
+            response.status,
+            response.header("www-authenticate").map(str::to_string),
+            String::from_utf8(response.body).unwrap(),
+        ),
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+fn allowed(d: Decision) -> Allowed {
+    match d {
+        Decision::Allow(a) => a,
+        other => panic!("expected allow, got {other:?}"),
+    }
+}
+
+fn bearer(t: &str) -> String {
+    format!("Bearer {t}")
+}
+
+#[test]
+fn metadata_document_is_served_without_credentials() {
+    let mut h = Harness::new();
+    for path in [
+        "/.well-known/oauth-protected-resource/mcp",
+        "/.well-known/oauth-protected-resource?x=1",
+    ] {
+        let Decision::Respond { response, reason } = h.get(path, &[]) else {
+            panic!()
+        };
+        assert_eq!((response.status, reason), (200, "metadata"));
+        assert_eq!(response.header("access-control-allow-origin"), Some("*"));
+        let doc: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
+        assert_eq!(doc["resource"], "https://mcp.example/mcp");
+        assert_eq!(
+            doc["authorization_servers"][0],
+            format!("{AUTHORITY}/{TENANT}/v2.0")
+        );
+        assert_eq!(doc["bearer_methods_supported"], json!(["header"]));
+        assert_eq!(
+            doc["scopes_supported"],
+            json!(["api://calculator/calculator.add"])
+        );
+    }
+    let mut no_mcp = Harness::new();
+    no_mcp.config.mcp = None;
+    let (status, challenge, _) = response(no_mcp.get("/.well-known/oauth-protected-resource", &[]));
+    assert_eq!((status, challenge.as_deref()), (401, Some("Bearer")));
+}
+
+#[test]
+fn missing_credentials_get_the_mcp_challenge() {
+    let mut h = Harness::new();
+    for method in ["GET", "POST", "DELETE"] {
+        let (status, challenge, _) = response(h.run(method, "/mcp", &[], true));
+        assert_eq!(status, 401);
+        assert_eq!(
+            challenge.unwrap(),
+            format!("Bearer scope=\"calculator.add\", resource_metadata=\"{PRM}\"")
+        );
+    }
+    let (_, challenge, _) = response(h.get("/other", &[("authorization", "Basic eDp5")]));
+    assert_eq!(
+        challenge.unwrap(),
+        format!("Bearer resource_metadata=\"{PRM}\"")
+    );
+}
+
+#[test]
+fn preflight_and_public_paths_pass_and_lose_spoofed_headers() {
+    let mut h = Harness::new();
+    let a = allowed(h.run(
+        "OPTIONS",
+        "/mcp",
+        &[("access-control-request-method", "POST")],
+        true,
+    ));
+    assert_eq!(a.via, "preflight");
+    let a = allowed(h.get("/health/live", &[("x-entra-oid", "spoofed")]));
+    assert_eq!(a.via, "public");
+    assert!(a.remove_headers.contains(&"x-entra-oid".to_string()));
+    assert!(a
+        .remove_headers
+        .contains(&"x-apim-subscription-name".to_string()));
+    assert!(a
+        .remove_headers
+        .contains(&"ocp-apim-subscription-key".to_string()));
+    let (status, _, _) = response(h.get("/healthz", &[]));
+    assert_eq!(status, 401);
+    let (status, _, _) = response(h.get("/health/../mcp", &[]));
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn a_valid_token_is_forwarded_with_claim_headers_then_cached() {
+    let mut h = Harness::new();
+    let auth = bearer(&token());
+    let a = allowed(h.get("/mcp/tools", &[("authorization", &auth)]));
+    assert_eq!((a.via, a.cache_hit), ("jwt", false));
+    assert!(a
+        .set_headers
+        .contains(&("x-entra-oid".into(), "o-1".into())));
+    assert!(a
+        .set_headers
+        .contains(&("x-entra-client-id".into(), CLIENT.into())));
+    let a = allowed(h.get("/mcp/tools", &[("authorization", &auth)]));
+    assert!(a.cache_hit);
+    // A cached token still meets each rule's own permissions.
+    let (status, challenge, _) = response(h.get("/admin", &[("authorization", &auth)]));
+    assert_eq!(status, 403);
+    assert!(challenge
+        .unwrap()
+        .starts_with("Bearer error=\"insufficient_scope\""));
+    // A new key set empties the cache.
+    h.keys = KeySet::new(
+        keyset().find("key-a").into_iter().cloned().collect(),
+        NOW * 1000,
+        2,
+    );
+    assert!(!allowed(h.get("/mcp", &[("authorization", &auth)])).cache_hit);
+}
+
+#[test]
+fn token_failures_map_to_contract_statuses() {
+    let mut h = Harness::new();
+    let expired = sign(&header("key-a"), &{
+        let mut c = v2_claims();
+        c["exp"] = json!(NOW - 1000);
+        c
+    });
+    let (status, challenge, body) =
+        response(h.get("/mcp", &[("authorization", &bearer(&expired))]));
+    assert_eq!(status, 401);
+    assert_eq!(
+        challenge.unwrap(),
+        format!("Bearer error=\"invalid_token\", error_description=\"the token has expired\", resource_metadata=\"{PRM}\"")
+    );
+    assert!(body.contains("invalid_token"));
+    let two = [("authorization", "Bearer a"), ("authorization", "Bearer b")];
+    let (status, challenge, _) = response(h.get("/mcp", &two));
+    assert_eq!(status, 400);
+    assert!(challenge
+        .unwrap()
+        .starts_with("Bearer error=\"invalid_request\""));
+    let (status, _, _) = response(h.get("/mcp", &[("authorization", "Bearer")]));
+    assert_eq!(status, 401);
+    let no_scope = sign(&header("key-a"), &{
+        let mut c = v2_claims();
+        c["scp"] = json!("calculator.read");
+        c
+    });
+    let (status, challenge, _) = response(h.get("/mcp", &[("authorization", &bearer(&no_scope))]));
+    assert_eq!(status, 403);
+    assert_eq!(
+        challenge.unwrap(),
+        format!("Bearer error=\"insufficient_scope\", error_description=\"the token lacks a scope, role or claim this operation requires\", scope=\"calculator.add\", resource_metadata=\"{PRM}\"")
+    );
+}
+
+#[test]
+fn keys_missing_or_unknown_kid_wait_once_then_fail_closed() {
+    let mut h = Harness::new();
+    h.keys = KeySet::default();
+    let auth = bearer(&token());
+    assert_eq!(
+        h.get("/mcp", &[("authorization", &auth)]),
+        Decision::WaitForKeys(KeyWait::NoKeys)
+    );
+    let d = h.run("GET", "/mcp", &[("authorization", &auth)], false);
+    let Decision::Respond {
+        response: r,
+        reason,
+    } = d
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (r.status, reason, r.header("retry-after")),
+        (503, "keys_unavailable", Some("4"))
+    );
+    // Cheap checks run first: a token for another audience never waits.
+    let other = sign(&header("key-a"), &{
+        let mut c = v2_claims();
+        c["aud"] = json!("api://other");
+        c
+    });
+    assert_eq!(
+        response_status(h.get("/mcp", &[("authorization", &bearer(&other))])),
+        401
+    );
+    let mut h = Harness::new();
+    let rotated = bearer(&sign(&header("key-new"), &v2_claims()));
+    assert_eq!(
+        h.get("/mcp", &[("authorization", &rotated)]),
+        Decision::WaitForKeys(KeyWait::UnknownKid)
+    );
+    let (status, challenge, _) =
+        response(h.run("GET", "/mcp", &[("authorization", &rotated)], false));
+    assert_eq!(status, 401);
+    assert!(challenge.unwrap().contains("unknown key"));
+}
+
+fn response_status(d: Decision) -> u32 {
+    response(d).0
+}
+
+#[test]
+fn subscription_key_modes() {
+    let mut h = Harness::new();
+    let good = [("ocp-apim-subscription-key", KEY)];
+    let bad = [("ocp-apim-subscription-key", "nope")];
+    let a = allowed(h.get("/keyed?a=1&subscription-key=test&b=2", &[]));
+    assert_eq!(
+        (a.via, a.subscription.as_deref()),
+        ("subscription_key", Some("contoso"))
+    );
+    assert_eq!(a.new_path.as_deref(), Some("/keyed?a=1&b=2"));
+    assert!(a
+        .set_headers
+        .contains(&("x-apim-subscription-name".into(), "contoso".into())));
+    let (status, challenge, body) = response(h.get("/keyed", &[]));
+    assert_eq!(status, 401);
+    assert!(challenge.unwrap().starts_with("AzureApiManagementKey"));
+    assert!(body.contains("missing subscription key"));
+    let (status, _, body) = response(h.get("/keyed", &bad));
+    assert_eq!(status, 401);
+    assert!(body.contains("invalid subscription key"));
+
+    let auth = bearer(&token());
+    let both_ok = [("authorization", auth.as_str()), good[0]];
+    assert_eq!(
+        allowed(h.get("/both", &both_ok)).via,
+        "jwt_and_subscription_key"
+    );
+    assert!(response(h.get("/both", &[("authorization", &auth)]))
+        .2
+        .contains("missing subscription key"));
+    assert_eq!(response_status(h.get("/both", &good)), 401);
+
+    assert_eq!(allowed(h.get("/either", &good)).via, "subscription_key");
+    assert_eq!(
+        allowed(h.get("/either", &[("authorization", &auth)])).via,
+        "jwt"
+    );
+    assert_eq!(
+        allowed(h.get("/either", &[("authorization", auth.as_str()), bad[0]])).via,
+        "jwt"
+    );
+    let (status, _, body) = response(h.get("/either", &bad));
+    assert!(status == 401 && body.contains("invalid subscription key"));
+    let Decision::Respond {
+        response: neither,
+        reason,
+    } = h.get("/either", &[])
+    else {
+        panic!()
+    };
+    assert_eq!((neither.status, reason), (401, "missing"));
+    let challenges: Vec<&str> = neither
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "www-authenticate")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(challenges.len(), 2);
+    assert!(challenges[0].starts_with("Bearer resource_metadata="));
+    assert!(challenges[1].starts_with("AzureApiManagementKey"));
+    // Keys never travel upstream, even on JWT-only routes.
+    let a = allowed(h.get("/mcp?subscription-key=test", &[("authorization", &auth)]));
+    assert_eq!(a.new_path.as_deref(), Some("/mcp"));
+}

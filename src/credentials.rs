@@ -1,0 +1,123 @@
+//! Finding the bearer token among all request headers (raw bytes: a header
+//! value is client-controlled and need not be UTF-8).
+
+/// What the `Authorization` headers hold, as RFC 6750 §2.1 reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bearer<'a> {
+    /// No `Authorization` header, or one with another scheme (`Basic`).
+    Absent,
+    /// One bearer credential (possibly empty or malformed; the token
+    /// parser decides).
+    Token(&'a [u8]),
+    /// Two `Authorization` headers, or two credentials in one: a malformed
+    /// request (`invalid_request`), never a guess at which one counts.
+    Multiple,
+}
+
+/// Scans every header: a repeated `Authorization` must not let one copy
+/// be checked while the upstream trusts another.
+pub fn find_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
+    let mut values = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+    let Some((_, value)) = values.next() else {
+        return Bearer::Absent;
+    };
+    if values.next().is_some() {
+        return Bearer::Multiple;
+    }
+    let value = trim_ows(value);
+    let (scheme, rest) = match value.iter().position(|b| *b == b' ' || *b == b'\t') {
+        Some(i) => (&value[..i], trim_ows(&value[i..])),
+        None => (value, &value[value.len()..]),
+    };
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
+        return Bearer::Absent;
+    }
+    if rest.iter().any(|b| matches!(b, b' ' | b'\t' | b',')) {
+        return Bearer::Multiple;
+    }
+    Bearer::Token(rest)
+}
+
+fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn h(pairs: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn bearer_extraction_table() {
+        type Headers = Vec<(String, Vec<u8>)>;
+        let cases: Vec<(Headers, Bearer)> = vec![
+            (h(&[]), Bearer::Absent),
+            (h(&[("x-other", b"Bearer a")]), Bearer::Absent),
+            (
+                h(&[("authorization", b"Bearer abc")]),
+                Bearer::Token(b"abc"),
+            ),
+            (
+                h(&[("authorization", b"bearer abc")]),
+                Bearer::Token(b"abc"),
+            ),
+            (
+                h(&[("authorization", b"BEARER   abc \t")]),
+                Bearer::Token(b"abc"),
+            ),
+            (h(&[("authorization", b"Bearer")]), Bearer::Token(b"")),
+            (
+                h(&[("authorization", b"Basic dXNlcjpwYXNz")]),
+                Bearer::Absent,
+            ),
+            (h(&[("authorization", b"Bearerabc")]), Bearer::Absent),
+            (h(&[("authorization", b"Bearer a b")]), Bearer::Multiple),
+            (
+                h(&[("authorization", b"Bearer a, Bearer b")]),
+                Bearer::Multiple,
+            ),
+            (
+                h(&[
+                    ("authorization", b"Bearer a"),
+                    ("Authorization", b"Bearer a"),
+                ]),
+                Bearer::Multiple,
+            ),
+            (
+                h(&[
+                    ("authorization", b"Basic x"),
+                    ("authorization", b"Bearer a"),
+                ]),
+                Bearer::Multiple,
+            ),
+            (
+                h(&[("authorization", b"Bearer \xff\x00")]),
+                Bearer::Token(b"\xff\x00"),
+            ),
+            // Envoy folds repeated lines into one value joined by commas.
+            (
+                h(&[("authorization", b"Bearer a,Bearer b")]),
+                Bearer::Multiple,
+            ),
+        ];
+        for (headers, want) in cases {
+            assert_eq!(find_bearer(&headers), want, "{headers:?}");
+        }
+    }
+}

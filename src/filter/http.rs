@@ -1,0 +1,218 @@
+//! Per-request glue: gather headers, call `authorize`, apply the decision;
+//! pause for keys and resume from the root when they arrive.
+
+use super::host::{log, now_ms};
+use super::state::{SharedState, Waiter, MAX_WAITERS};
+use crate::authorize::{authorize, Decision, Env, KeyWait, Request};
+use crate::keys::RefreshPolicy;
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, LogLevel, MapType};
+
+pub struct Http {
+    context_id: u32,
+    state: SharedState,
+}
+
+impl Http {
+    pub fn new(context_id: u32, state: SharedState) -> Http {
+        Http { context_id, state }
+    }
+}
+
+impl Context for Http {}
+
+impl HttpContext for Http {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        let now = now_ms();
+        match decide(&self.state, now, true) {
+            Some(Decision::WaitForKeys(wait)) => {
+                if enqueue(&self.state, self.context_id, wait, now) {
+                    return Action::Pause;
+                }
+                let decision = decide(&self.state, now, false);
+                apply(decision)
+            }
+            decision => apply(decision),
+        }
+    }
+}
+
+/// Stands in if Envoy ever creates a stream for a VM whose configuration
+/// was refused: fail closed rather than panic in the SDK.
+pub struct Unconfigured;
+
+impl Context for Unconfigured {}
+
+impl HttpContext for Unconfigured {
+    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+        let _ = hostcalls::send_http_response(
+            500,
+            vec![("content-type", "text/plain")],
+            Some(b"entra-guard is not configured\n"),
+        );
+        Action::Pause
+    }
+}
+
+impl Drop for Http {
+    fn drop(&mut self) {
+        if let Ok(mut s) = self.state.try_borrow_mut() {
+            s.waiters.retain(|w| w.context_id != self.context_id);
+        }
+    }
+}
+
+/// Reads the request and decides; `None` when the host gave no headers.
+fn decide(state: &SharedState, now: u64, may_wait: bool) -> Option<Decision> {
+    let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).ok()?;
+    let pseudo = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+            .unwrap_or("")
+    };
+    let request = Request {
+        method: pseudo(":method"),
+        path: pseudo(":path"),
+        headers: &headers,
+    };
+    let mut s = state.try_borrow_mut().ok()?;
+    let s = &mut *s;
+    let retry_after_seconds = RefreshPolicy::retry_after_seconds(&s.last_status, now);
+    let keys = s.keys.clone();
+    let config = s.config.clone();
+    let mut env = Env {
+        config: &config,
+        keys: &keys,
+        verifier: s.backend.verifier(),
+        cache: &mut s.cache,
+        now_ms: now,
+        may_wait,
+        retry_after_seconds,
+    };
+    let decision = authorize(&request, &mut env);
+    let metrics = &mut s.metrics;
+    match &decision {
+        Decision::Allow(a) => {
+            metrics.inc("allowed");
+            metrics.inc(&format!("allowed.{}", a.via));
+            if let Some(name) = &a.subscription {
+                metrics.inc(&format!("subscription.{name}.allowed"));
+            }
+            if a.via.starts_with("jwt") {
+                metrics.inc(if a.cache_hit {
+                    "token_cache.hit"
+                } else {
+                    "token_cache.miss"
+                });
+            }
+        }
+        Decision::Respond {
+            reason: "metadata", ..
+        } => metrics.inc("metadata_served"),
+        Decision::Respond { reason, .. } => {
+            metrics.inc("denied");
+            metrics.inc(&format!("denied.{reason}"));
+            log(LogLevel::Debug, &format!("denied: {reason}"));
+        }
+        Decision::WaitForKeys(_) => {}
+    }
+    Some(decision)
+}
+
+/// Applies a final decision to the current (effective) stream.
+fn apply(decision: Option<Decision>) -> Action {
+    match decision {
+        Some(Decision::Allow(allowed)) => {
+            for name in &allowed.remove_headers {
+                let _ = hostcalls::remove_map_value(MapType::HttpRequestHeaders, name);
+            }
+            for (name, value) in &allowed.set_headers {
+                let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, name, Some(value));
+            }
+            if let Some(path) = &allowed.new_path {
+                let _ = hostcalls::set_map_value(MapType::HttpRequestHeaders, ":path", Some(path));
+            }
+            Action::Continue
+        }
+        Some(Decision::Respond { response, .. }) => {
+            let headers: Vec<(&str, &str)> = response
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let _ = hostcalls::send_http_response(response.status, headers, Some(&response.body));
+            Action::Pause
+        }
+        Some(Decision::WaitForKeys(_)) | None => {
+            // Fail closed: a request we cannot read or decide is refused.
+            let _ = hostcalls::send_http_response(
+                500,
+                vec![("content-type", "text/plain")],
+                Some(b"authorization failed\n"),
+            );
+            Action::Pause
+        }
+    }
+}
+
+fn enqueue(state: &SharedState, context_id: u32, wait: KeyWait, now: u64) -> bool {
+    let Ok(mut s) = state.try_borrow_mut() else {
+        return false;
+    };
+    if s.waiters.len() >= MAX_WAITERS || s.config.entra.key_wait_ms == 0 {
+        return false;
+    }
+    if wait == KeyWait::UnknownKid {
+        s.kid_miss = true;
+    }
+    let deadline_ms = now + s.config.entra.key_wait_ms;
+    let generation = s.keys.generation();
+    s.waiters.push(Waiter {
+        context_id,
+        deadline_ms,
+        generation,
+    });
+    s.metrics.inc("requests_waited_for_keys");
+    true
+}
+
+/// Decides again for paused requests whose wait is over: keys changed,
+/// no fetch is in flight anywhere, or their deadline passed.
+pub fn resolve_waiters(state: &SharedState, now: u64) {
+    let ready: Vec<u32> = {
+        let Ok(mut s) = state.try_borrow_mut() else {
+            return;
+        };
+        if s.waiters.is_empty() {
+            return;
+        }
+        let generation = s.keys.generation();
+        let fetching =
+            s.last_status.lease_until > now || !matches!(s.fetch, super::state::Fetch::Idle);
+        let mut ready = Vec::new();
+        s.waiters.retain(|w| {
+            let done = w.generation != generation || !fetching || now >= w.deadline_ms;
+            if done {
+                ready.push(w.context_id);
+            }
+            !done
+        });
+        ready
+    };
+    let root = state.try_borrow().map(|s| s.root_context_id).unwrap_or(0);
+    for context_id in ready {
+        if hostcalls::set_effective_context(context_id).is_err() {
+            continue;
+        }
+        let decision = decide(state, now, false);
+        if let Action::Continue = apply(decision) {
+            let _ = hostcalls::resume_http_request();
+        }
+    }
+    if root != 0 {
+        let _ = hostcalls::set_effective_context(root);
+    }
+}

@@ -1,0 +1,84 @@
+//! RFC 9728 protected resource metadata, so MCP clients discover the
+//! authorization server (Entra) without being told.
+
+use crate::config::{Config, McpConfig};
+use crate::response::Response;
+use serde_json::{json, Map, Value};
+
+/// Where clients look first (RFC 9728 §3.1 without a path suffix).
+pub const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
+
+/// Whether a request asks for the metadata document.
+pub fn is_metadata_path(mcp: &McpConfig, path_without_query: &str) -> bool {
+    path_without_query == mcp.resource_metadata_path || path_without_query == ROOT_METADATA_PATH
+}
+
+/// The issuer of the tenant tokens come from: the v2 issuer Entra's
+/// discovery publishes (`organizations` for multi-tenant apps).
+pub fn authorization_server(config: &Config) -> String {
+    format!(
+        "{}/{}/v2.0",
+        config.entra.authority, config.entra.discovery_tenant
+    )
+}
+
+pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
+    let mut doc = Map::new();
+    doc.insert("resource".into(), json!(mcp.resource));
+    doc.insert(
+        "authorization_servers".into(),
+        json!([authorization_server(config)]),
+    );
+    let mut scopes = mcp.scopes_supported.clone();
+    if scopes.is_empty() {
+        // Never advertise an empty list when rules name scopes.
+        for rule in &config.rules {
+            for s in &rule.required_scopes {
+                if !scopes.contains(s) {
+                    scopes.push(s.clone());
+                }
+            }
+        }
+    }
+    if !scopes.is_empty() {
+        doc.insert("scopes_supported".into(), json!(scopes));
+    }
+    doc.insert("bearer_methods_supported".into(), json!(["header"]));
+    for (key, value) in [
+        ("resource_name", &mcp.resource_name),
+        ("resource_documentation", &mcp.resource_documentation),
+        ("resource_policy_uri", &mcp.resource_policy_uri),
+        ("resource_tos_uri", &mcp.resource_tos_uri),
+    ] {
+        if let Some(v) = value {
+            doc.insert(key.into(), json!(v));
+        }
+    }
+    Value::Object(doc).to_string().into_bytes()
+}
+
+pub fn response(config: &Config, mcp: &McpConfig) -> Response {
+    Response {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), "application/json".into()),
+            ("cache-control".into(), "public, max-age=3600".into()),
+            ("access-control-allow-origin".into(), "*".into()),
+        ],
+        body: document(config, mcp),
+    }
+}
+
+/// Answer to a CORS preflight for the document itself.
+pub fn preflight_response() -> Response {
+    Response {
+        status: 204,
+        headers: vec![
+            ("access-control-allow-origin".into(), "*".into()),
+            ("access-control-allow-methods".into(), "GET, OPTIONS".into()),
+            ("access-control-allow-headers".into(), "*".into()),
+            ("access-control-max-age".into(), "86400".into()),
+        ],
+        body: Vec::new(),
+    }
+}

@@ -1,0 +1,171 @@
+//! APIM-style subscription keys: where a request carries one, whether it is
+//! a configured key, and the answers APIM clients expect when it is not.
+//!
+//! Keys exist here only as SHA-256 digests. A candidate is hashed once and
+//! compared with every configured digest in constant time, without stopping
+//! at a match, so timing shows neither how close a guess was nor where in
+//! the list its key sits.
+
+mod query;
+mod response;
+
+use crate::config::SubscriptionConfig;
+use sha2::{Digest, Sha256};
+use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+
+pub use query::strip_query_param;
+pub use response::{challenge, invalid_key_response, missing_key_response};
+
+/// Longest key accepted (APIM's own limit for subscription keys).
+pub const MAX_KEY_BYTES: usize = 256;
+
+pub const REASON_MISSING: &str = "subscription_missing";
+pub const REASON_INVALID: &str = "subscription_invalid";
+/// Same reason the rest of the filter uses for more than one credential of
+/// one kind (the contract's 400 row).
+pub const REASON_AMBIGUOUS: &str = "invalid_request";
+
+/// Key bytes as the client sent them (decoded once when they came from the
+/// query). `Debug` shows only the length: a key must never reach a log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Candidate<'a>(Cow<'a, [u8]>);
+
+impl fmt::Debug for Candidate<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Candidate(<{} bytes>)", self.0.len())
+    }
+}
+
+impl AsRef<[u8]> for Candidate<'_> {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Deref for Candidate<'_> {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyPresence<'a> {
+    Absent,
+    /// Exactly one key, possibly empty or garbage: `check_key` judges it.
+    Present(Candidate<'a>),
+    /// Two key headers, or the query parameter twice (when no header wins).
+    /// Which one the upstream or a later proxy would read is unknowable, so
+    /// the request is answered 400 `invalid_request`, like two
+    /// `Authorization` headers, rather than 401 as if one key were wrong.
+    Ambiguous,
+}
+
+impl KeyPresence<'_> {
+    /// The metric reason when the request stops here; `None` for `Present`.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            KeyPresence::Absent => Some(REASON_MISSING),
+            KeyPresence::Present(_) => None,
+            KeyPresence::Ambiguous => Some(REASON_AMBIGUOUS),
+        }
+    }
+}
+
+/// Finds the subscription key of a request. `headers` are all request
+/// headers (lowercase names, raw values, duplicates kept); `raw_path` is the
+/// `:path` with its query. A key header, even an empty one, wins over the
+/// query parameter, which is then not looked at (APIM's rule); the glue
+/// strips both before forwarding anyway.
+pub fn find_key<'a>(
+    cfg: &SubscriptionConfig,
+    headers: &'a [(String, Vec<u8>)],
+    raw_path: &'a str,
+) -> KeyPresence<'a> {
+    let mut in_headers = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case(&cfg.header))
+        .map(|(_, value)| value.as_slice());
+    if let Some(value) = in_headers.next() {
+        return match in_headers.next() {
+            Some(_) => KeyPresence::Ambiguous,
+            None => KeyPresence::Present(Candidate(Cow::Borrowed(value))),
+        };
+    }
+    let (Some(param), Some(query)) = (cfg.query.as_deref(), query::query(raw_path)) else {
+        return KeyPresence::Absent;
+    };
+    match query::single_value(query, param) {
+        Ok(None) => KeyPresence::Absent,
+        Ok(Some(raw)) => KeyPresence::Present(Candidate(query::decode_bounded(raw, MAX_KEY_BYTES))),
+        Err(query::Repeated) => KeyPresence::Ambiguous,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyCheck<'c> {
+    /// `name` is the subscription the key belongs to.
+    Valid {
+        name: &'c str,
+    },
+    Invalid,
+}
+
+impl KeyCheck<'_> {
+    /// The metric reason when the request stops here; `None` for `Valid`.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            KeyCheck::Valid { .. } => None,
+            KeyCheck::Invalid => Some(REASON_INVALID),
+        }
+    }
+}
+
+/// Whether `key` can be a subscription key at all: 1 to 256 visible ASCII
+/// characters. Spaces are excluded as well as controls: HTTP trims them
+/// from header values, so such a key could not travel in the header. The
+/// `hash-key` command applies the same rule, so every key an operator can
+/// hash is one the filter can accept.
+pub fn is_acceptable_key(key: &[u8]) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_BYTES && key.iter().all(u8::is_ascii_graphic)
+}
+
+/// The lowercase hex SHA-256 of a key, as written in the configuration.
+pub fn key_digest_hex(key: &[u8]) -> String {
+    Sha256::digest(key)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Checks a candidate against every configured digest. When several
+/// entries share a digest the first one's name is returned.
+pub fn check_key<'c>(cfg: &'c SubscriptionConfig, candidate: impl AsRef<[u8]>) -> KeyCheck<'c> {
+    let candidate = candidate.as_ref();
+    if !is_acceptable_key(candidate) {
+        return KeyCheck::Invalid;
+    }
+    let digest: [u8; 32] = Sha256::digest(candidate).into();
+    let mut found = Choice::from(0);
+    let mut index = 0u64;
+    for (i, key) in (0u64..).zip(&cfg.keys) {
+        // Both sides are [u8; 32]: slice ct_eq only short-cuts on length.
+        let hit = digest[..].ct_eq(&key.sha256[..]);
+        index.conditional_assign(&i, hit & !found);
+        found |= hit;
+    }
+    if !bool::from(found) {
+        return KeyCheck::Invalid;
+    }
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| cfg.keys.get(i))
+        .map_or(KeyCheck::Invalid, |k| KeyCheck::Valid { name: &k.name })
+}
+
+#[cfg(test)]
+mod tests;
