@@ -19,7 +19,8 @@ use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 pub use query::strip_query_param;
 pub use response::{challenge, invalid_key_response, missing_key_response};
 
-/// Longest key accepted (APIM's own limit for subscription keys).
+/// Longest key accepted; longer candidates are refused before hashing, so
+/// the work spent on a request's key is bounded whatever the client sends.
 pub const MAX_KEY_BYTES: usize = 256;
 
 pub const REASON_MISSING: &str = "subscription_missing";

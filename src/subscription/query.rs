@@ -3,8 +3,9 @@
 //! what it checked, never more and never less.
 //!
 //! How a query is read (RFC 3986, not HTML forms):
-//! - the query is everything after the first `?`; Envoy does not forward
-//!   fragments, so `#` has no special meaning here;
+//! - the query is everything after the first `?`; a `:path` that reaches a
+//!   filter has no fragment (Envoy strips or rejects it), so `#` is just a
+//!   byte here, read and stripped like any other;
 //! - parameters are separated by `&`; a name is what precedes the first `=`
 //!   (the whole parameter when there is none, which makes an empty value);
 //! - names and values are percent-decoded exactly once, so a key encoded
