@@ -127,6 +127,7 @@ mod tests {
             resource_documentation: None,
             resource_policy_uri: None,
             resource_tos_uri: None,
+            max_body_bytes: 1024,
         }
     }
 

@@ -3,6 +3,7 @@
 //! cannot borrow the policy of `/health`.
 
 use crate::config::Rule;
+use crate::mcp::McpCall;
 
 /// The path of a `:path` value without its query, with `.`/`..` segments
 /// resolved, `%2e` decoded and repeated slashes merged, the way upstreams
@@ -42,11 +43,23 @@ pub fn prefix_matches(prefix: &str, path: &str) -> bool {
     }
 }
 
-/// The first rule whose prefix covers the normalised path, if any.
-pub fn find<'a>(rules: &'a [Rule], normalized_path: &str) -> Option<&'a Rule> {
+/// The first rule whose prefix covers the path and whose MCP conditions
+/// (if any) the call meets.
+pub fn find<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Option<&'a Rule> {
     rules
         .iter()
-        .find(|r| prefix_matches(&r.path_prefix, normalized_path))
+        .find(|r| prefix_matches(&r.path_prefix, path) && r.matches_call(call))
+}
+
+/// Whether choosing a rule for this path needs the MCP call in the body.
+pub fn needs_mcp_call(rules: &[Rule], raw_path: &str) -> bool {
+    let literal = raw_path.split(['?', '#']).next().unwrap_or("");
+    let normalized = normalize_path(raw_path);
+    rules.iter().any(|r| {
+        r.inspects_mcp()
+            && (prefix_matches(&r.path_prefix, &normalized)
+                || prefix_matches(&r.path_prefix, literal))
+    })
 }
 
 /// The path is read one way by the filter and possibly another by the
@@ -57,11 +70,15 @@ pub struct AmbiguousPath;
 /// The rule for a raw `:path`. When the literal path and its normalised form
 /// fall under different rules, the request is refused instead of guessing
 /// which reading the upstream will use.
-pub fn select<'a>(rules: &'a [Rule], raw_path: &str) -> Result<Option<&'a Rule>, AmbiguousPath> {
+pub fn select<'a>(
+    rules: &'a [Rule],
+    raw_path: &str,
+    call: Option<&McpCall>,
+) -> Result<Option<&'a Rule>, AmbiguousPath> {
     let literal = raw_path.split(['?', '#']).next().unwrap_or("");
     let normalized = normalize_path(raw_path);
-    let chosen = find(rules, &normalized);
-    if literal != normalized && find(rules, literal) != chosen {
+    let chosen = find(rules, &normalized, call);
+    if literal != normalized && find(rules, literal, call) != chosen {
         return Err(AmbiguousPath);
     }
     Ok(chosen)
@@ -80,6 +97,8 @@ mod tests {
             require,
             required_scopes: vec![],
             required_roles: vec![],
+            mcp_methods: vec![],
+            mcp_tools: vec![],
         }
     }
 
@@ -122,28 +141,35 @@ mod tests {
             rule("/mcp", Requirement::Jwt),
             rule("/", Requirement::SubscriptionKey),
         ];
-        let pick = |p: &str| find(&rules, &normalize_path(p)).map(|r| r.require);
+        let pick = |p: &str| find(&rules, &normalize_path(p), None).map(|r| r.require);
         assert_eq!(pick("/mcp/public/x"), Some(Requirement::None));
         assert_eq!(pick("/mcp/public/../private"), Some(Requirement::Jwt));
         assert_eq!(pick("/other"), Some(Requirement::SubscriptionKey));
-        assert_eq!(find(&rules[..2], "/other"), None);
+        assert_eq!(find(&rules[..2], "/other", None), None);
     }
 
     #[test]
     fn ambiguous_paths_are_refused() {
         let rules = vec![rule("/public", Requirement::None)];
         assert_eq!(
-            select(&rules, "/public/a?b=..").unwrap().map(|r| r.require),
+            select(&rules, "/public/a?b=..", None)
+                .unwrap()
+                .map(|r| r.require),
             Some(Requirement::None)
         );
-        assert_eq!(select(&rules, "/x/../public/a").unwrap_err(), AmbiguousPath);
         assert_eq!(
-            select(&rules, "/public/../secret").unwrap_err(),
+            select(&rules, "/x/../public/a", None).unwrap_err(),
             AmbiguousPath
         );
-        assert_eq!(select(&rules, "/secret/../other").unwrap(), None);
         assert_eq!(
-            select(&rules, "/public//a").unwrap().map(|r| r.require),
+            select(&rules, "/public/../secret", None).unwrap_err(),
+            AmbiguousPath
+        );
+        assert_eq!(select(&rules, "/secret/../other", None).unwrap(), None);
+        assert_eq!(
+            select(&rules, "/public//a", None)
+                .unwrap()
+                .map(|r| r.require),
             Some(Requirement::None)
         );
     }

@@ -16,7 +16,7 @@ use crate::response::Response;
 use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
 use crate::token::{check_permissions, VerifiedToken};
-use crate::{metadata, rules};
+use crate::{mcp, metadata, rules};
 use jwt::JwtOutcome;
 
 /// What the glue read from the request. `headers` are all request headers
@@ -26,6 +26,8 @@ pub struct Request<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub headers: &'a [(String, Vec<u8>)],
+    /// The buffered body, once `Decision::NeedBody` asked for it.
+    pub body: Option<&'a [u8]>,
 }
 
 /// Everything else a decision depends on.
@@ -58,6 +60,9 @@ pub enum Decision {
     },
     /// Pause the request until the key set changes, then decide again.
     WaitForKeys(KeyWait),
+    /// The rule depends on the MCP call in the body: buffer it (up to
+    /// `Config::mcp_max_body_bytes`) and decide again with it.
+    NeedBody,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -101,8 +106,19 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         allowed.via = "preflight";
         return Decision::Allow(allowed);
     }
+    let call = if req.method == "POST" && rules::needs_mcp_call(&config.rules, req.path) {
+        let Some(body) = req.body else {
+            return Decision::NeedBody;
+        };
+        match mcp::read_call(body, req.headers) {
+            Ok(call) => Some(call),
+            Err(e) => return respond(bad_request_response(e.description()), "invalid_request"),
+        }
+    } else {
+        None
+    };
     let default_rule = Rule::default_jwt();
-    let rule = match rules::select(&config.rules, req.path) {
+    let rule = match rules::select(&config.rules, req.path, call.as_ref()) {
         Ok(rule) => rule.unwrap_or(&default_rule),
         Err(rules::AmbiguousPath) => {
             return respond(

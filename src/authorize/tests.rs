@@ -21,6 +21,8 @@ fn config() -> Config {
             "rules": [
                 {"path_prefix": "/health", "require": "none"},
                 {"path_prefix": "/admin", "require": "jwt", "required_roles": ["Calculator.Root"]},
+                {"path_prefix": "/mcp", "require": "jwt", "mcp_tools": ["divide"], "required_scopes": ["calculator.divide"]},
+                {"path_prefix": "/mcp", "require": "jwt", "mcp_methods": ["tools/list"], "required_scopes": []},
                 {"path_prefix": "/mcp", "require": "jwt", "required_scopes": ["calculator.add"]},
                 {"path_prefix": "/keyed", "require": "subscription_key"},
                 {"path_prefix": "/both", "require": "jwt_and_subscription_key"},
@@ -38,6 +40,7 @@ struct Harness {
     config: Config,
     keys: KeySet,
     cache: TokenCache,
+    body: Option<Vec<u8>>,
 }
 
 impl Harness {
@@ -46,6 +49,7 @@ impl Harness {
             config: config(),
             keys: keyset(),
             cache: TokenCache::new(16),
+            body: None,
         }
     }
 
@@ -64,6 +68,7 @@ impl Harness {
             method,
             path,
             headers: &headers,
+            body: self.body.as_deref(),
         };
         let mut env = Env {
             config: &self.config,
@@ -137,6 +142,7 @@ fn metadata_document_is_served_without_credentials() {
 #[test]
 fn missing_credentials_get_the_mcp_challenge() {
     let mut h = Harness::new();
+    h.body = Some(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#.to_vec());
     for method in ["GET", "POST", "DELETE"] {
         let (status, challenge, _) = response(h.run(method, "/mcp", &[], true));
         assert_eq!(status, 401);
@@ -354,4 +360,54 @@ fn subscription_key_modes() {
     // Keys never travel upstream, even on JWT-only routes.
     let a = allowed(h.get("/mcp?subscription-key=test", &[("authorization", &auth)]));
     assert_eq!(a.new_path.as_deref(), Some("/mcp"));
+}
+
+#[test]
+fn per_tool_rules_read_the_mcp_call() {
+    let mut h = Harness::new();
+    let auth = bearer(&token());
+    let call = |tool: &str| {
+        format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}"}}}}"#)
+    };
+    assert_eq!(
+        h.run("POST", "/mcp", &[("authorization", &auth)], true),
+        Decision::NeedBody
+    );
+    assert_eq!(
+        response_status(h.run("GET", "/mcp", &[], true)),
+        401,
+        "GET needs no body"
+    );
+    h.body = Some(call("add").into_bytes());
+    assert_eq!(
+        allowed(h.run("POST", "/mcp", &[("authorization", &auth)], true)).via,
+        "jwt"
+    );
+    h.body = Some(call("divide").into_bytes());
+    let (status, challenge, _) = response(h.run("POST", "/mcp", &[("authorization", &auth)], true));
+    assert_eq!(status, 403);
+    assert!(challenge.unwrap().contains("scope=\"calculator.divide\""));
+    // The tool's own 401 hint names its scopes.
+    let (_, challenge, _) = response(h.run("POST", "/mcp", &[], true));
+    assert!(challenge
+        .unwrap()
+        .starts_with("Bearer scope=\"calculator.divide\""));
+    // A lying header cannot pick a laxer rule.
+    let lying = [("authorization", auth.as_str()), ("mcp-name", "add")];
+    assert_eq!(response_status(h.run("POST", "/mcp", &lying, true)), 400);
+    h.body = Some(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec());
+    assert_eq!(
+        allowed(h.run("POST", "/mcp", &[("authorization", &auth)], true)).via,
+        "jwt"
+    );
+    h.body = Some(br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#.to_vec());
+    assert_eq!(
+        response_status(h.run("POST", "/mcp", &[("authorization", &auth)], true)),
+        400
+    );
+    h.body = Some(Vec::new());
+    assert_eq!(
+        response_status(h.run("POST", "/mcp", &[("authorization", &auth)], true)),
+        400
+    );
 }

@@ -20,10 +20,17 @@ usage:
 const MAX_CONFIG_READ: u64 = (1 << 20) + 1;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // `env::args` panics on an argument that is not UTF-8.
+    let args: Option<Vec<String>> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string().ok())
+        .collect();
+    let Some(args) = args else {
+        return emit(&mut std::io::stderr(), USAGE, ExitCode::from(2));
+    };
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let result = match args.as_slice() {
-        [] | ["--help" | "-h" | "help"] => {
+        ["--help" | "-h" | "help"] => {
             return emit(&mut std::io::stdout(), USAGE, ExitCode::SUCCESS)
         }
         ["hash-key"] => hash_key(None),

@@ -52,6 +52,8 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// (claim name, lowercase header name), in a stable order.
     pub claims_to_headers: Vec<(String, String)>,
+    /// Largest request body buffered to read an MCP call.
+    pub mcp_max_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,6 +89,18 @@ pub struct EntraConfig {
     pub kid_miss_refetch_seconds: u64,
     /// Verified tokens remembered per worker; 0 disables the cache.
     pub token_cache_size: usize,
+    pub signature_backend: SignatureBackend,
+}
+
+/// Which RS256 implementation verifies signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureBackend {
+    /// The host's when its self-test passes, else pure Rust.
+    Auto,
+    /// Envoy's `verify_signature` (BoringSSL); refuse to start without it.
+    Host,
+    /// Pure Rust inside the VM.
+    Rust,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +146,7 @@ pub struct McpConfig {
     pub resource_documentation: Option<String>,
     pub resource_policy_uri: Option<String>,
     pub resource_tos_uri: Option<String>,
+    pub max_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,9 +171,39 @@ pub struct Rule {
     pub require: Requirement,
     pub required_scopes: Vec<String>,
     pub required_roles: Vec<String>,
+    /// JSON-RPC methods this rule is limited to (empty: any request).
+    pub mcp_methods: Vec<String>,
+    /// Tool (or prompt/resource) names this rule is limited to.
+    pub mcp_tools: Vec<String>,
 }
 
 impl Rule {
+    /// Whether the rule depends on the MCP call inside the body.
+    pub fn inspects_mcp(&self) -> bool {
+        !self.mcp_methods.is_empty() || !self.mcp_tools.is_empty()
+    }
+
+    /// Whether an MCP call (`None`: not an MCP request) meets the rule's
+    /// method and tool conditions.
+    pub fn matches_call(&self, call: Option<&crate::mcp::McpCall>) -> bool {
+        if !self.inspects_mcp() {
+            return true;
+        }
+        let Some(call) = call else {
+            return false;
+        };
+        let method_ok = call
+            .method
+            .as_ref()
+            .is_some_and(|m| self.mcp_methods.contains(m));
+        let tool_ok = self.mcp_tools.is_empty()
+            || call
+                .name
+                .as_ref()
+                .is_some_and(|n| self.mcp_tools.contains(n));
+        method_ok && tool_ok
+    }
+
     /// What applies to a request that matches no rule.
     pub fn default_jwt() -> Rule {
         Rule {
@@ -166,6 +211,8 @@ impl Rule {
             require: Requirement::Jwt,
             required_scopes: Vec::new(),
             required_roles: Vec::new(),
+            mcp_methods: Vec::new(),
+            mcp_tools: Vec::new(),
         }
     }
 }

@@ -40,6 +40,7 @@ pub struct RawEntra {
     pub max_token_bytes: Option<usize>,
     pub kid_miss_refetch_seconds: Option<u64>,
     pub token_cache_size: Option<u64>,
+    pub signature_backend: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,6 +84,7 @@ pub struct RawMcp {
     pub resource_documentation: Option<String>,
     pub resource_policy_uri: Option<String>,
     pub resource_tos_uri: Option<String>,
+    pub max_body_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +96,10 @@ pub struct RawRule {
     pub required_scopes: Vec<String>,
     #[serde(default)]
     pub required_roles: Vec<String>,
+    #[serde(default)]
+    pub mcp_methods: Vec<String>,
+    #[serde(default)]
+    pub mcp_tools: Vec<String>,
 }
 
 fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>

@@ -12,6 +12,7 @@ const DEFAULT_FETCH_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_KEY_WAIT_MS: u64 = 5_000;
 const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 const DEFAULT_KID_MISS_REFETCH: u64 = 10;
+const DEFAULT_MCP_MAX_BODY: usize = 1 << 20;
 const DEFAULT_TOKEN_CACHE_SIZE: u64 = 1024;
 
 type Result<T> = std::result::Result<T, ConfigError>;
@@ -69,12 +70,16 @@ fn from_raw(raw: RawConfig) -> Result<Config> {
         }
         claims_to_headers.push((claim, header));
     }
+    let mcp_max_body_bytes = mcp
+        .as_ref()
+        .map_or(DEFAULT_MCP_MAX_BODY, |m| m.max_body_bytes);
     Ok(Config {
         entra,
         subscription,
         mcp,
         rules,
         claims_to_headers,
+        mcp_max_body_bytes,
     })
 }
 
@@ -234,6 +239,17 @@ fn entra(raw: RawEntra) -> Result<EntraConfig> {
             DEFAULT_TOKEN_CACHE_SIZE,
             0..=100_000,
         )? as usize,
+        signature_backend: match raw.signature_backend.as_deref().unwrap_or("auto") {
+            "auto" => SignatureBackend::Auto,
+            "host" => SignatureBackend::Host,
+            "rust" => SignatureBackend::Rust,
+            other => {
+                return Err(ConfigError::new(
+                    "entra.signature_backend",
+                    format!("must be \"auto\", \"host\" or \"rust\", not \"{other}\""),
+                ))
+            }
+        },
     })
 }
 
@@ -330,7 +346,14 @@ fn mcp(raw: RawMcp) -> Result<McpConfig> {
     non_empty_items("mcp.scopes_supported", &raw.scopes_supported)?;
     quotable("mcp.scopes_supported", &raw.scopes_supported.join(" "))?;
     quotable("mcp.resource_metadata_url", &raw.resource_metadata_url)?;
+    let max_body_bytes = bounded(
+        "mcp.max_body_bytes",
+        raw.max_body_bytes,
+        DEFAULT_MCP_MAX_BODY as u64,
+        1024..=16 << 20,
+    )? as usize;
     Ok(McpConfig {
+        max_body_bytes,
         resource: raw.resource,
         resource_metadata_url: raw.resource_metadata_url,
         resource_metadata_path,
@@ -403,11 +426,24 @@ fn rule(index: usize, raw: RawRule, have_keys: bool) -> Result<Rule> {
             }
         }
     }
+    for (field, list) in [
+        ("mcp_methods", &raw.mcp_methods),
+        ("mcp_tools", &raw.mcp_tools),
+    ] {
+        non_empty_items(&key(field), list)?;
+    }
+    let mcp_methods = if raw.mcp_methods.is_empty() && !raw.mcp_tools.is_empty() {
+        vec!["tools/call".to_string()]
+    } else {
+        raw.mcp_methods
+    };
     Ok(Rule {
         path_prefix,
         require,
         required_scopes: raw.required_scopes,
         required_roles: raw.required_roles,
+        mcp_methods,
+        mcp_tools: raw.mcp_tools,
     })
 }
 

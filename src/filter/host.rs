@@ -1,6 +1,7 @@
 //! Small adapters over proxy-wasm hostcalls that never panic on our side:
 //! clock, logging, shared data, and the host's signature verifier.
 
+use crate::config::SignatureBackend;
 use crate::keys::{parse_jwks, RsaKey};
 use crate::signature::{
     decode_host_result, encode_host_arguments, RustVerifier, SignatureVerifier,
@@ -53,7 +54,17 @@ pub enum Backend {
 }
 
 impl Backend {
-    pub fn detect() -> Backend {
+    /// `None` when the configuration demands the host verifier and the
+    /// host has none.
+    pub fn select(wanted: SignatureBackend) -> Option<Backend> {
+        match (wanted, Backend::detect()) {
+            (SignatureBackend::Rust, _) => Some(Backend::Rust(RustVerifier)),
+            (SignatureBackend::Host, Backend::Rust(_)) => None,
+            (_, detected) => Some(detected),
+        }
+    }
+
+    fn detect() -> Backend {
         let Ok(parsed) = parse_jwks(PROBE_JWKS.as_bytes()) else {
             return Backend::Rust(RustVerifier);
         };

@@ -7,34 +7,80 @@ use crate::authorize::{authorize, Decision, Env, KeyWait, Request};
 use crate::keys::RefreshPolicy;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
 
 pub struct Http {
     context_id: u32,
     state: SharedState,
+    /// Headers were held back until the body shows the MCP call.
+    awaiting_body: bool,
 }
 
 impl Http {
     pub fn new(context_id: u32, state: SharedState) -> Http {
-        Http { context_id, state }
+        Http {
+            context_id,
+            state,
+            awaiting_body: false,
+        }
+    }
+
+    /// Decides with the body, pausing for keys when needed.
+    fn run(&mut self, now: u64, body: Option<&[u8]>) -> Action {
+        let decision = decide(&self.state, now, true, body);
+        self.finish(now, decision, body)
+    }
+
+    /// Applies a decision; `Pause` after a local reply or while waiting.
+    fn finish(&mut self, now: u64, decision: Option<Decision>, body: Option<&[u8]>) -> Action {
+        match decision {
+            Some(Decision::WaitForKeys(wait)) => {
+                if enqueue(&self.state, self.context_id, wait, now, body.is_some()) {
+                    return Action::Pause;
+                }
+                apply(decide(&self.state, now, false, body))
+            }
+            decision => apply(decision),
+        }
     }
 }
 
 impl Context for Http {}
 
 impl HttpContext for Http {
-    fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
+    fn on_http_request_headers(&mut self, _headers: usize, end_of_stream: bool) -> Action {
         let now = now_ms();
-        match decide(&self.state, now, true) {
-            Some(Decision::WaitForKeys(wait)) => {
-                if enqueue(&self.state, self.context_id, wait, now) {
-                    return Action::Pause;
-                }
-                let decision = decide(&self.state, now, false);
-                apply(decision)
+        match decide(&self.state, now, true, None) {
+            Some(Decision::NeedBody) if end_of_stream => self.run(now, Some(&[])),
+            Some(Decision::NeedBody) => {
+                self.awaiting_body = true;
+                Action::Pause
             }
-            decision => apply(decision),
+            decision => self.finish(now, decision, None),
         }
+    }
+
+    fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if !self.awaiting_body {
+            return Action::Continue;
+        }
+        let limit = self
+            .state
+            .try_borrow()
+            .map_or(0, |s| s.config.mcp_max_body_bytes);
+        if body_size > limit {
+            self.awaiting_body = false;
+            return apply(Some(too_large()));
+        }
+        if !end_of_stream {
+            return Action::Pause;
+        }
+        self.awaiting_body = false;
+        let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        self.run(now_ms(), Some(&body))
     }
 }
 
@@ -63,8 +109,20 @@ impl Drop for Http {
     }
 }
 
+fn too_large() -> Decision {
+    let response =
+        crate::challenge::bad_request_response("the request body is too large to authorize");
+    Decision::Respond {
+        response: crate::response::Response {
+            status: 413,
+            ..response
+        },
+        reason: "invalid_request",
+    }
+}
+
 /// Reads the request and decides; `None` when the host gave no headers.
-fn decide(state: &SharedState, now: u64, may_wait: bool) -> Option<Decision> {
+fn decide(state: &SharedState, now: u64, may_wait: bool, body: Option<&[u8]>) -> Option<Decision> {
     let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).ok()?;
     let pseudo = |name: &str| {
         headers
@@ -77,6 +135,7 @@ fn decide(state: &SharedState, now: u64, may_wait: bool) -> Option<Decision> {
         method: pseudo(":method"),
         path: pseudo(":path"),
         headers: &headers,
+        body,
     };
     let mut s = state.try_borrow_mut().ok()?;
     let s = &mut *s;
@@ -117,7 +176,7 @@ fn decide(state: &SharedState, now: u64, may_wait: bool) -> Option<Decision> {
             metrics.inc(&format!("denied.{reason}"));
             log(LogLevel::Debug, &format!("denied: {reason}"));
         }
-        Decision::WaitForKeys(_) => {}
+        Decision::WaitForKeys(_) | Decision::NeedBody => {}
     }
     Some(decision)
 }
@@ -146,7 +205,7 @@ fn apply(decision: Option<Decision>) -> Action {
             let _ = hostcalls::send_http_response(response.status, headers, Some(&response.body));
             Action::Pause
         }
-        Some(Decision::WaitForKeys(_)) | None => {
+        Some(Decision::WaitForKeys(_) | Decision::NeedBody) | None => {
             // Fail closed: a request we cannot read or decide is refused.
             let _ = hostcalls::send_http_response(
                 500,
@@ -158,7 +217,7 @@ fn apply(decision: Option<Decision>) -> Action {
     }
 }
 
-fn enqueue(state: &SharedState, context_id: u32, wait: KeyWait, now: u64) -> bool {
+fn enqueue(state: &SharedState, context_id: u32, wait: KeyWait, now: u64, with_body: bool) -> bool {
     let Ok(mut s) = state.try_borrow_mut() else {
         return false;
     };
@@ -174,6 +233,7 @@ fn enqueue(state: &SharedState, context_id: u32, wait: KeyWait, now: u64) -> boo
         context_id,
         deadline_ms,
         generation,
+        with_body,
     });
     s.metrics.inc("requests_waited_for_keys");
     true
@@ -182,7 +242,7 @@ fn enqueue(state: &SharedState, context_id: u32, wait: KeyWait, now: u64) -> boo
 /// Decides again for paused requests whose wait is over: keys changed,
 /// no fetch is in flight anywhere, or their deadline passed.
 pub fn resolve_waiters(state: &SharedState, now: u64) {
-    let ready: Vec<u32> = {
+    let ready: Vec<(u32, bool)> = {
         let Ok(mut s) = state.try_borrow_mut() else {
             return;
         };
@@ -196,18 +256,24 @@ pub fn resolve_waiters(state: &SharedState, now: u64) {
         s.waiters.retain(|w| {
             let done = w.generation != generation || !fetching || now >= w.deadline_ms;
             if done {
-                ready.push(w.context_id);
+                ready.push((w.context_id, w.with_body));
             }
             !done
         });
         ready
     };
     let root = state.try_borrow().map(|s| s.root_context_id).unwrap_or(0);
-    for context_id in ready {
+    for (context_id, with_body) in ready {
         if hostcalls::set_effective_context(context_id).is_err() {
             continue;
         }
-        let decision = decide(state, now, false);
+        let body = with_body.then(|| {
+            hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX)
+                .ok()
+                .flatten()
+                .unwrap_or_default()
+        });
+        let decision = decide(state, now, false, body.as_deref());
         if let Action::Continue = apply(decision) {
             let _ = hostcalls::resume_http_request();
         }

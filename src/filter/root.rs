@@ -83,7 +83,13 @@ impl RootContext for Root {
                 return false;
             }
         };
-        let backend = Backend::detect();
+        let Some(backend) = Backend::select(config.entra.signature_backend) else {
+            log(
+                LogLevel::Error,
+                "invalid configuration: entra.signature_backend: \"host\" but this host has no verify_signature foreign function",
+            );
+            return false;
+        };
         log(
             LogLevel::Info,
             &format!(

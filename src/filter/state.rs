@@ -19,6 +19,8 @@ pub struct Waiter {
     pub deadline_ms: u64,
     /// Key generation when the request started waiting.
     pub generation: u64,
+    /// Paused in the body phase: decide again with the buffered body.
+    pub with_body: bool,
 }
 
 /// A discovery+JWKS fetch this VM is running (it holds the lease).

@@ -1,0 +1,170 @@
+//! What MCP operation a request performs: the JSON-RPC `method` and the
+//! tool (or resource/prompt) name, from the body, cross-checked with the
+//! `Mcp-Method` / `Mcp-Name` headers of the 2026-07-28 transport.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct McpCall {
+    /// `None` for a JSON-RPC response or a message without a method.
+    pub method: Option<String>,
+    /// `params.name` (tools, prompts) or `params.uri` (resources).
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum McpBodyError {
+    /// Not a single JSON-RPC object (batches included): the filter would
+    /// have to guess what the server reads.
+    Unreadable,
+    /// `Mcp-Method`/`Mcp-Name` say something else than the body.
+    HeaderMismatch,
+}
+
+impl McpBodyError {
+    pub fn description(self) -> &'static str {
+        match self {
+            McpBodyError::Unreadable => "the request body is not a single JSON-RPC message",
+            McpBodyError::HeaderMismatch => {
+                "the Mcp-Method or Mcp-Name header does not match the request body"
+            }
+        }
+    }
+}
+
+/// Typed so that a duplicated `method` or `name` is an error, never a
+/// choice between two values.
+#[derive(Deserialize)]
+struct Message {
+    method: Option<String>,
+    params: Option<Params>,
+}
+
+#[derive(Deserialize)]
+struct Params {
+    name: Option<serde_json::Value>,
+    uri: Option<serde_json::Value>,
+}
+
+/// Reads the call from the body and checks it against the headers (each
+/// header, when present, must equal what the body says).
+pub fn read_call(body: &[u8], headers: &[(String, Vec<u8>)]) -> Result<McpCall, McpBodyError> {
+    let message: Message = serde_json::from_slice(body).map_err(|_| McpBodyError::Unreadable)?;
+    let name = message.params.and_then(|p| match (p.name, p.uri) {
+        (Some(serde_json::Value::String(n)), _) => Some(n),
+        (_, Some(serde_json::Value::String(u))) => Some(u),
+        _ => None,
+    });
+    let call = McpCall {
+        method: message.method,
+        name,
+    };
+    let header = |wanted: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == wanted)
+            .map(|(_, v)| decode_header(v))
+    };
+    if let Some(h) = header("mcp-method") {
+        if h.as_deref() != call.method.as_deref() {
+            return Err(McpBodyError::HeaderMismatch);
+        }
+    }
+    if let Some(h) = header("mcp-name") {
+        if h.as_deref() != call.name.as_deref() {
+            return Err(McpBodyError::HeaderMismatch);
+        }
+    }
+    Ok(call)
+}
+
+/// A header value as text; `=?base64?...?=` carries non-ASCII names.
+/// `None` when it is neither valid UTF-8 nor valid base64.
+fn decode_header(value: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(value).ok()?.trim();
+    match text
+        .strip_prefix("=?base64?")
+        .and_then(|rest| rest.strip_suffix("?="))
+    {
+        Some(b64) => String::from_utf8(STANDARD.decode(b64).ok()?).ok(),
+        None => Some(text.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn h(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
+        pairs
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    fn call(method: Option<&str>, name: Option<&str>) -> McpCall {
+        McpCall {
+            method: method.map(str::to_string),
+            name: name.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn reads_calls_from_bodies() {
+        let tool = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","arguments":{"a":1}}}"#;
+        assert_eq!(
+            read_call(tool, &[]),
+            Ok(call(Some("tools/call"), Some("add")))
+        );
+        let res =
+            br#"{"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"file:///x"}}"#;
+        assert_eq!(
+            read_call(res, &[]),
+            Ok(call(Some("resources/read"), Some("file:///x")))
+        );
+        let list = br#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
+        assert_eq!(read_call(list, &[]), Ok(call(Some("tools/list"), None)));
+        let reply = br#"{"jsonrpc":"2.0","id":3,"result":{}}"#;
+        assert_eq!(read_call(reply, &[]), Ok(call(None, None)));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read_one_way() {
+        for body in [
+            &br#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add"}}]"#[..],
+            br#"{"method":"tools/list","method":"tools/call"}"#,
+            br#"{"method":"tools/call","params":{"name":"a","name":"b"}}"#,
+            br#"{"method":5}"#,
+            b"",
+            b"{",
+        ] {
+            assert_eq!(
+                read_call(body, &[]),
+                Err(McpBodyError::Unreadable),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn headers_must_agree_with_the_body() {
+        let tool = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add"}}"#;
+        let ok = h(&[("mcp-method", "tools/call"), ("mcp-name", "add")]);
+        assert!(read_call(tool, &ok).is_ok());
+        let lying = h(&[("mcp-method", "tools/list")]);
+        assert_eq!(read_call(tool, &lying), Err(McpBodyError::HeaderMismatch));
+        let other = h(&[("mcp-name", "delete_everything")]);
+        assert_eq!(read_call(tool, &other), Err(McpBodyError::HeaderMismatch));
+        let unicode = br#"{"method":"tools/call","params":{"name":"t\u00f6\u00f6l"}}"#;
+        let b64 = h(&[("mcp-name", "=?base64?dMO2w7Zs?=")]);
+        assert_eq!(
+            read_call(unicode, &b64),
+            Ok(call(Some("tools/call"), Some("tööl")))
+        );
+    }
+}
