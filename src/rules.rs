@@ -53,6 +53,9 @@ pub fn find<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Option
 
 /// Whether choosing a rule for this path needs the MCP call in the body.
 pub fn needs_mcp_call(rules: &[Rule], raw_path: &str) -> bool {
+    if !rules.iter().any(Rule::inspects_mcp) {
+        return false;
+    }
     let literal = raw_path.split(['?', '#']).next().unwrap_or("");
     let normalized = normalize_path(raw_path);
     rules.iter().any(|r| {

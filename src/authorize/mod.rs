@@ -92,12 +92,11 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         }
     }
     let mut allowed = Allowed {
-        remove_headers: protected_headers(config),
+        remove_headers: headers_to_remove(config, req),
         ..Allowed::default()
     };
     if let Some(sub) = &config.subscription {
         // Keys never travel upstream, whichever credential admitted the request.
-        allowed.remove_headers.push(sub.header.clone());
         if let Some(param) = &sub.query {
             allowed.new_path = subscription::strip_query_param(req.path, param);
         }
@@ -260,17 +259,20 @@ fn claim_headers(config: &Config, token: &VerifiedToken) -> Vec<(String, String)
         .collect()
 }
 
-/// Headers only the filter may set: removed from every request.
-fn protected_headers(config: &Config) -> Vec<String> {
-    let mut names: Vec<String> = config
-        .claims_to_headers
+/// Headers only the filter may set, plus the subscription key: removed
+/// from every forwarded request. Only those present are listed, so the
+/// common request costs no host call.
+fn headers_to_remove(config: &Config, req: &Request<'_>) -> Vec<String> {
+    let claim_headers = config.claims_to_headers.iter().map(|(_, h)| h);
+    let subscription = config
+        .subscription
         .iter()
-        .map(|(_, h)| h.clone())
-        .collect();
-    if let Some(sub) = &config.subscription {
-        names.push(sub.name_header.clone());
-    }
-    names
+        .flat_map(|s| [&s.name_header, &s.header]);
+    claim_headers
+        .chain(subscription)
+        .filter(|name| req.headers.iter().any(|(h, _)| h == *name))
+        .cloned()
+        .collect()
 }
 
 fn is_preflight(req: &Request<'_>) -> bool {

@@ -2,6 +2,7 @@
 //! pause for keys and resume from the root when they arrive.
 
 use super::host::{log, now_ms};
+use super::metrics::subscription_metric;
 use super::state::{SharedState, Waiter, MAX_WAITERS};
 use crate::authorize::{authorize, Decision, Env, KeyWait, Request};
 use crate::keys::RefreshPolicy;
@@ -109,6 +110,16 @@ impl Drop for Http {
     }
 }
 
+fn allowed_metric(via: &str) -> &'static str {
+    match via {
+        "jwt" => "allowed.jwt",
+        "subscription_key" => "allowed.subscription_key",
+        "jwt_and_subscription_key" => "allowed.jwt_and_subscription_key",
+        "public" => "allowed.public",
+        _ => "allowed.preflight",
+    }
+}
+
 fn too_large() -> Decision {
     let response =
         crate::challenge::bad_request_response("the request body is too large to authorize");
@@ -156,9 +167,9 @@ fn decide(state: &SharedState, now: u64, may_wait: bool, body: Option<&[u8]>) ->
     match &decision {
         Decision::Allow(a) => {
             metrics.inc("allowed");
-            metrics.inc(&format!("allowed.{}", a.via));
+            metrics.inc(allowed_metric(a.via));
             if let Some(name) = &a.subscription {
-                metrics.inc(&format!("subscription.{name}.allowed"));
+                metrics.inc(&subscription_metric(name));
             }
             if a.via.starts_with("jwt") {
                 metrics.inc(if a.cache_hit {

@@ -25,9 +25,13 @@ const DENIAL_REASONS: &[&str] = &[
     "subscription_invalid",
 ];
 
+/// Counts are kept in the VM and flushed on the root's tick: one host call
+/// per counter per tick instead of several per request.
 #[derive(Default)]
 pub struct Metrics {
-    ids: HashMap<String, u32>,
+    slots: HashMap<String, usize>,
+    /// (Envoy metric id, count not yet flushed)
+    counts: Vec<(u32, u64)>,
 }
 
 impl Metrics {
@@ -47,30 +51,56 @@ impl Metrics {
             "jwks_fetch.kid_miss",
             "requests_waited_for_keys",
         ] {
-            self.id(name);
+            self.slot(name);
         }
         for reason in DENIAL_REASONS {
-            self.id(&format!("denied.{reason}"));
+            self.slot(&format!("denied.{reason}"));
         }
-        self.id("denied");
+        self.slot("denied");
         for name in subscription_names {
-            self.id(&format!("subscription.{name}.allowed"));
+            self.slot(&subscription_metric(name));
         }
     }
 
     pub fn inc(&mut self, name: &str) {
-        if let Some(id) = self.id(name) {
-            let _ = hostcalls::increment_metric(id, 1);
+        if let Some(slot) = self.slot(name) {
+            self.counts[slot].1 += 1;
         }
     }
 
-    fn id(&mut self, name: &str) -> Option<u32> {
-        if let Some(id) = self.ids.get(name) {
-            return Some(*id);
+    pub fn flush(&mut self) {
+        for (id, pending) in &mut self.counts {
+            if *pending > 0 {
+                let _ = hostcalls::increment_metric(*id, *pending as i64);
+                *pending = 0;
+            }
+        }
+    }
+
+    fn slot(&mut self, name: &str) -> Option<usize> {
+        if let Some(slot) = self.slots.get(name) {
+            return Some(*slot);
         }
         let full = format!("{PREFIX}.{name}");
         let id = hostcalls::define_metric(MetricType::Counter, &full).ok()?;
-        self.ids.insert(name.to_string(), id);
-        Some(id)
+        self.counts.push((id, 0));
+        self.slots.insert(name.to_string(), self.counts.len() - 1);
+        Some(self.counts.len() - 1)
     }
+}
+
+/// Subscription names are operator text: keep them to characters Envoy's
+/// stat names and Prometheus tolerate.
+pub fn subscription_metric(name: &str) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("subscription.{clean}.allowed")
 }

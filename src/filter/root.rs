@@ -148,6 +148,7 @@ impl RootContext for Root {
             }
             let (bytes, _) = shared_get(&s.status_key);
             s.last_status = SharedStatus::decode(bytes.as_deref());
+            s.metrics.flush();
         }
         http::resolve_waiters(&state, now);
     }
