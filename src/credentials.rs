@@ -27,6 +27,16 @@ pub fn find_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
         return Bearer::Multiple;
     }
     let value = trim_ows(value);
+    // Envoy folds repeated `Authorization` lines into one comma-joined value
+    // before filters see it: a bearer credential after a comma is a second
+    // credential, whatever scheme comes first ("Basic x,Bearer y").
+    if value
+        .split(|b| *b == b',')
+        .skip(1)
+        .any(|part| has_bearer_scheme(trim_ows(part)))
+    {
+        return Bearer::Multiple;
+    }
     let (scheme, rest) = match value.iter().position(|b| *b == b' ' || *b == b'\t') {
         Some(i) => (&value[..i], trim_ows(&value[i..])),
         None => (value, &value[value.len()..]),
@@ -38,6 +48,12 @@ pub fn find_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
         return Bearer::Multiple;
     }
     Bearer::Token(rest)
+}
+
+fn has_bearer_scheme(credential: &[u8]) -> bool {
+    credential.len() >= 6
+        && credential[..6].eq_ignore_ascii_case(b"bearer")
+        && matches!(credential.get(6), None | Some(b' ' | b'\t'))
 }
 
 fn trim_ows(bytes: &[u8]) -> &[u8] {
@@ -114,6 +130,23 @@ mod tests {
             (
                 h(&[("authorization", b"Bearer a,Bearer b")]),
                 Bearer::Multiple,
+            ),
+            (
+                h(&[("authorization", b"Basic x,Bearer b")]),
+                Bearer::Multiple,
+            ),
+            (
+                h(&[("authorization", b"Basic x, bearer")]),
+                Bearer::Multiple,
+            ),
+            (h(&[("authorization", b"Basic x,Basic y")]), Bearer::Absent),
+            (
+                h(&[("authorization", b"Digest realm=\"a\", nonce=\"b\"")]),
+                Bearer::Absent,
+            ),
+            (
+                h(&[("authorization", b"Basic x,Bearerish y")]),
+                Bearer::Absent,
             ),
         ];
         for (headers, want) in cases {

@@ -67,13 +67,15 @@ pub fn read_call(body: &[u8], headers: &[(String, Vec<u8>)]) -> Result<McpCall, 
             .find(|(n, _)| n == wanted)
             .map(|(_, v)| decode_header(v))
     };
+    // A header that is present but cannot be decoded (`Some(None)`) agrees
+    // with nothing, not even with a body that lacks the field.
     if let Some(h) = header("mcp-method") {
-        if h.as_deref() != call.method.as_deref() {
+        if h.is_none() || h.as_deref() != call.method.as_deref() {
             return Err(McpBodyError::HeaderMismatch);
         }
     }
     if let Some(h) = header("mcp-name") {
-        if h.as_deref() != call.name.as_deref() {
+        if h.is_none() || h.as_deref() != call.name.as_deref() {
             return Err(McpBodyError::HeaderMismatch);
         }
     }
@@ -165,6 +167,21 @@ mod tests {
         assert_eq!(
             read_call(unicode, &b64),
             Ok(call(Some("tools/call"), Some("tööl")))
+        );
+    }
+
+    /// Found by fuzzing (fuzz target `mcp_body`): an undecodable header
+    /// compared equal to a field the body lacks (both "nothing").
+    #[test]
+    fn undecodable_headers_never_agree() {
+        let list = br#"{"jsonrpc":"2.0","id":3,"method":"tools/list"}"#;
+        let bad_b64 = h(&[("mcp-name", "=?base64?!!?=")]);
+        assert_eq!(read_call(list, &bad_b64), Err(McpBodyError::HeaderMismatch));
+        let reply = br#"{"jsonrpc":"2.0","id":3,"result":{}}"#;
+        let not_utf8 = vec![("mcp-method".to_string(), b"\xff".to_vec())];
+        assert_eq!(
+            read_call(reply, &not_utf8),
+            Err(McpBodyError::HeaderMismatch)
         );
     }
 }

@@ -22,6 +22,31 @@ pub fn authorization_server(config: &Config) -> String {
     )
 }
 
+/// Scopes as a client must request them from Entra: a short name from
+/// `scp` (`calculator.add`) becomes the `scopes_supported` entry that ends
+/// in it (`api://<app>/calculator.add`); others stay as written.
+pub fn requestable_scopes(config: &Config, scopes: &[String]) -> Vec<String> {
+    let supported = config
+        .mcp
+        .as_ref()
+        .map_or(&[][..], |m| &m.scopes_supported[..]);
+    scopes
+        .iter()
+        .map(|short| {
+            supported
+                .iter()
+                .find(|full| {
+                    *full == short
+                        || full
+                            .strip_suffix(short.as_str())
+                            .is_some_and(|p| p.ends_with('/'))
+                })
+                .unwrap_or(short)
+                .clone()
+        })
+        .collect()
+}
+
 pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
     let mut doc = Map::new();
     doc.insert("resource".into(), json!(mcp.resource));

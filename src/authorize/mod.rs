@@ -185,15 +185,15 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                     // Neither credential: challenge for both.
                     let bearer = bearer_response(
                         &BearerFailure::NoCredentials,
-                        &rule.required_scopes,
+                        &metadata::requestable_scopes(config, &rule.required_scopes),
                         config.mcp.as_ref(),
                     );
                     let mut response = key_response;
-                    if let Some(challenge) = bearer.header("www-authenticate") {
-                        response
-                            .headers
-                            .insert(0, ("www-authenticate".into(), challenge.to_string()));
-                    }
+                    // The bearer challenge first, with its CORS headers, then APIM's.
+                    let extra = bearer.headers.into_iter().filter(|(n, _)| {
+                        n == "www-authenticate" || n.starts_with("access-control-")
+                    });
+                    response.headers.splice(0..0, extra);
                     respond(response, "missing")
                 }
                 JwtOutcome::Absent => respond(key_response, key_reason),
@@ -212,7 +212,11 @@ fn finish_jwt(outcome: JwtOutcome, env: &Env<'_>, rule: &Rule, mut allowed: Allo
     let mcp = env.config.mcp.as_ref();
     match outcome {
         JwtOutcome::Absent => respond(
-            bearer_response(&BearerFailure::NoCredentials, &rule.required_scopes, mcp),
+            bearer_response(
+                &BearerFailure::NoCredentials,
+                &metadata::requestable_scopes(env.config, &rule.required_scopes),
+                mcp,
+            ),
             "missing",
         ),
         JwtOutcome::Invalid { failure, reason } => {
@@ -230,7 +234,8 @@ fn finish_jwt(outcome: JwtOutcome, env: &Env<'_>, rule: &Rule, mut allowed: Allo
                 let failure = BearerFailure::InsufficientScope(
                     "the token lacks a scope, role or claim this operation requires",
                 );
-                return respond(bearer_response(&failure, &lack.needed, mcp), "scope");
+                let scopes = metadata::requestable_scopes(env.config, &lack.needed);
+                return respond(bearer_response(&failure, &scopes, mcp), "scope");
             }
             allowed
                 .set_headers

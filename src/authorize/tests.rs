@@ -148,7 +148,7 @@ fn missing_credentials_get_the_mcp_challenge() {
         assert_eq!(status, 401);
         assert_eq!(
             challenge.unwrap(),
-            format!("Bearer scope=\"calculator.add\", resource_metadata=\"{PRM}\"")
+            format!("Bearer scope=\"api://calculator/calculator.add\", resource_metadata=\"{PRM}\"")
         );
     }
     let (_, challenge, _) = response(h.get("/other", &[("authorization", "Basic eDp5")]));
@@ -254,7 +254,7 @@ fn token_failures_map_to_contract_statuses() {
     assert_eq!(status, 403);
     assert_eq!(
         challenge.unwrap(),
-        format!("Bearer error=\"insufficient_scope\", error_description=\"the token lacks a scope, role or claim this operation requires\", scope=\"calculator.add\", resource_metadata=\"{PRM}\"")
+        format!("Bearer error=\"insufficient_scope\", error_description=\"the token lacks a scope, role or claim this operation requires\", scope=\"api://calculator/calculator.add\", resource_metadata=\"{PRM}\"")
     );
 }
 

@@ -275,3 +275,20 @@ fn malformed_json_is_refused() {
     assert_eq!(err.key, "(root)");
     assert!(err.reason.contains("missing field `entra`"), "{err}");
 }
+
+/// Found by fuzzing (fuzz target `config`): an unknown field with an empty
+/// name at the root gave an error whose key was "" (serde_path_to_error's
+/// path of that field), a log line naming nothing.
+#[test]
+fn errors_always_name_a_key() {
+    for bad in [
+        &br#"{"":null}"#[..],
+        br#"{"entra":{"tenant_id":"11111111-2222-3333-4444-555555555555","audiences":["a"]},"":1}"#,
+    ] {
+        let err = parse(bad).unwrap_err();
+        assert_eq!(err.key, "(root)", "{err}");
+        assert!(err.reason.contains("unknown field ``"), "{err}");
+    }
+    let err = parse(br#"{"entra":{"":1}}"#).unwrap_err();
+    assert!(!err.key.is_empty(), "{err}");
+}

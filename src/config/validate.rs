@@ -28,7 +28,11 @@ pub fn parse(json: &[u8]) -> Result<Config> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let key = if path == "." { "(root)".into() } else { path };
+        let key = if path == "." || path.is_empty() {
+            "(root)".into()
+        } else {
+            path
+        };
         ConfigError::new(key, describe_serde(e.inner()))
     })?;
     de.end()

@@ -44,6 +44,14 @@ impl Http {
             decision => apply(decision),
         }
     }
+
+    /// Whether this stream is paused until the key set changes (fail closed
+    /// when the state cannot be read).
+    fn waiting_for_keys(&self) -> bool {
+        self.state.try_borrow().map_or(true, |s| {
+            s.waiters.iter().any(|w| w.context_id == self.context_id)
+        })
+    }
 }
 
 impl Context for Http {}
@@ -63,7 +71,13 @@ impl HttpContext for Http {
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
         if !self.awaiting_body {
-            return Action::Continue;
+            // With Envoy's `allow_on_headers_stop_iteration` the body arrives while
+            // the headers wait for keys: it must wait with them, not go upstream.
+            return if self.waiting_for_keys() {
+                Action::Pause
+            } else {
+                Action::Continue
+            };
         }
         let limit = self
             .state

@@ -95,10 +95,8 @@ pub fn check_permissions(
     if claims_ok && scopes_ok && roles_ok {
         return Ok(());
     }
-    let needed = if rule.required_scopes.is_empty() {
-        rule.required_roles.clone()
-    } else {
-        rule.required_scopes.clone()
-    };
-    Err(Permissions { needed })
+    // App roles cannot be requested as scopes: only scopes are named.
+    Err(Permissions {
+        needed: rule.required_scopes.clone(),
+    })
 }

@@ -1,0 +1,574 @@
+//! Shared fixtures, the seed request format and the invariants the fuzz
+//! targets assert.
+//!
+//! Fixed key material: `fixtures/jwks.json` holds only public keys; their
+//! private halves were discarded by `gen_fixtures.py` after signing the
+//! tokens in `fixtures/tokens.json`. The fuzzer cannot sign anything, so
+//! every token the filter accepts must be one of those tokens, verbatim.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use entra_guard::authorize::{authorize, Allowed, Decision, Env, Request};
+use entra_guard::cache::TokenCache;
+use entra_guard::config::{self, Config};
+use entra_guard::credentials::{find_bearer, Bearer};
+use entra_guard::keys::{parse_jwks, KeySet, RsaKey};
+use entra_guard::response::Response;
+use entra_guard::signature::{RustVerifier, SignatureVerifier};
+use entra_guard::subscription::{find_key, strip_query_param, KeyPresence};
+use entra_guard::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// The fixed clock (seconds): every fixture token is judged at this time.
+pub const NOW: u64 = 1_800_000_000;
+pub const NOW_MS: u64 = NOW * 1000;
+
+pub const JWKS_JSON: &str = include_str!("../fixtures/jwks.json");
+pub const CONFIG_SINGLE_JSON: &str = include_str!("../fixtures/config-single.json");
+pub const CONFIG_MULTI_JSON: &str = include_str!("../fixtures/config-multi.json");
+const TOKENS_JSON: &str = include_str!("../fixtures/tokens.json");
+const SUB_KEYS_JSON: &str = include_str!("../fixtures/subscription-keys.json");
+
+/// Which fixture configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    /// One tenant, client ids, subscription keys (header + query), MCP, rules.
+    Single,
+    /// `allowed_tenants`, header-only keys, a token cache of 4.
+    Multi,
+}
+
+pub struct FixtureToken {
+    pub name: String,
+    pub token: String,
+    /// "ok" or the `TokenError` variant name, per configuration.
+    pub single: String,
+    pub multi: String,
+}
+
+pub struct Fixtures {
+    pub single: Config,
+    pub multi: Config,
+    pub keys: KeySet,
+    pub tokens: Vec<FixtureToken>,
+    /// Subscription key plaintext -> subscription name.
+    pub sub_keys: BTreeMap<String, String>,
+}
+
+impl Fixtures {
+    pub fn config(&self, which: Which) -> &Config {
+        match which {
+            Which::Single => &self.single,
+            Which::Multi => &self.multi,
+        }
+    }
+
+    /// Whether `token` is, byte for byte, a fixture token valid under `which`.
+    pub fn is_valid_token(&self, which: Which, token: &[u8]) -> bool {
+        self.tokens.iter().any(|t| {
+            t.token.as_bytes() == token
+                && match which {
+                    Which::Single => t.single == "ok",
+                    Which::Multi => t.multi == "ok",
+                }
+        })
+    }
+}
+
+/// Parsed once; checks on first use that every fixture token still gets
+/// the outcome `gen_fixtures.py` recorded (so the fixtures cannot rot).
+pub fn fixtures() -> &'static Fixtures {
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let tokens: Vec<serde_json::Value> = serde_json::from_str(TOKENS_JSON).unwrap();
+        let tokens = tokens
+            .iter()
+            .map(|t| FixtureToken {
+                name: t["name"].as_str().unwrap().to_string(),
+                token: t["token"].as_str().unwrap().to_string(),
+                single: t["single"].as_str().unwrap().to_string(),
+                multi: t["multi"].as_str().unwrap().to_string(),
+            })
+            .collect();
+        let fx = Fixtures {
+            single: config::parse(CONFIG_SINGLE_JSON.as_bytes()).unwrap(),
+            multi: config::parse(CONFIG_MULTI_JSON.as_bytes()).unwrap(),
+            keys: fixture_keys(),
+            tokens,
+            sub_keys: serde_json::from_str(SUB_KEYS_JSON).unwrap(),
+        };
+        for t in &fx.tokens {
+            for (which, want) in [(Which::Single, &t.single), (Which::Multi, &t.multi)] {
+                let got = match validate(t.token.as_bytes(), fx.config(which), &fx.keys) {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => format!("{e:?}"),
+                };
+                assert_eq!(&got, want, "fixture token {} under {which:?}", t.name);
+            }
+        }
+        fx
+    })
+}
+
+pub fn fixture_keys() -> KeySet {
+    KeySet::new(parse_jwks(JWKS_JSON.as_bytes()).unwrap().keys, NOW_MS, 1)
+}
+
+/// `RustVerifier` with a memory: a fixture token checked for several
+/// routes and configurations costs one RSA operation per input, not ten
+/// (cargo-fuzz instruments the big-number loops, which makes each
+/// verification slow). RSA verification is a pure function, so this
+/// changes no answer.
+#[derive(Debug, Default)]
+pub struct MemoVerifier;
+
+type MemoKey = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+thread_local! {
+    static MEMO: std::cell::RefCell<std::collections::HashMap<MemoKey, bool>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+impl SignatureVerifier for MemoVerifier {
+    fn verify_rs256(&self, key: &RsaKey, message: &[u8], signature: &[u8]) -> bool {
+        let k = (key.spki_der.clone(), message.to_vec(), signature.to_vec());
+        if let Some(hit) = MEMO.with(|m| m.borrow().get(&k).copied()) {
+            return hit;
+        }
+        let ok = RustVerifier.verify_rs256(key, message, signature);
+        MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= 256 {
+                m.clear();
+            }
+            m.insert(k, ok);
+        });
+        ok
+    }
+}
+
+/// Full validation as the filter does it: parse, cheap claim checks, key
+/// lookup, signature (pure Rust), the key's issuer.
+pub fn validate(token: &[u8], cfg: &Config, keys: &KeySet) -> Result<VerifiedToken, TokenError> {
+    let untrusted = UntrustedToken::parse(token, cfg.entra.max_token_bytes)?;
+    check_claims(untrusted.unverified_claims(), &cfg.entra, NOW)?;
+    let key = keys.find(untrusted.kid()).ok_or(TokenError::UnknownKey)?;
+    verify(untrusted, key, &MemoVerifier)
+}
+
+// ------------------------------------------------------------------ requests
+
+/// A request in the seed format:
+///
+/// ```text
+/// METHOD PATH\n          (no space: the whole line is the path, method GET)
+/// name: value\n          (zero or more; names lowercased as Envoy does;
+///                          one space after the colon is dropped)
+/// \n                     (optional: what follows is the body)
+/// body
+/// ```
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Req {
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+}
+
+pub fn parse_request(data: &[u8]) -> Req {
+    let (first, rest) = split_line(data);
+    let first = String::from_utf8_lossy(first);
+    let (method, path) = match first.split_once(' ') {
+        Some((m, p)) => (m.to_string(), p.to_string()),
+        None => ("GET".to_string(), first.to_string()),
+    };
+    let (headers, body) = parse_header_block(rest.unwrap_or(b""));
+    Req {
+        method,
+        path,
+        headers,
+        body,
+    }
+}
+
+/// Header lines up to an empty line; the rest (if there was an empty line)
+/// is the body.
+pub fn parse_header_block(mut data: &[u8]) -> (Vec<(String, Vec<u8>)>, Option<Vec<u8>>) {
+    let mut headers = Vec::new();
+    loop {
+        if data.is_empty() {
+            return (headers, None);
+        }
+        let (line, rest) = split_line(data);
+        if line.is_empty() {
+            return (headers, Some(rest.unwrap_or(b"").to_vec()));
+        }
+        let (name, value) = match line.iter().position(|b| *b == b':') {
+            Some(i) => (&line[..i], &line[i + 1..]),
+            None => (line, &b""[..]),
+        };
+        let value = value.strip_prefix(b" ").unwrap_or(value);
+        let name = String::from_utf8_lossy(name).trim().to_ascii_lowercase();
+        headers.push((name, value.to_vec()));
+        data = rest.unwrap_or(b"");
+    }
+}
+
+fn split_line(data: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match data.iter().position(|b| *b == b'\n') {
+        Some(i) => (&data[..i], Some(&data[i + 1..])),
+        None => (data, None),
+    }
+}
+
+// ------------------------------------------------------------- invariants
+
+/// Header values the filter emits: no control characters (CR, LF, NUL...),
+/// so nothing can split or smuggle a header.
+pub fn assert_header_safe(name: &str, value: &str) {
+    const TCHAR: &[u8] = b"!#$%&'*+-.^_`|~";
+    assert!(
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || TCHAR.contains(&b)),
+        "bad header name {name:?}"
+    );
+    assert!(
+        value
+            .bytes()
+            .all(|b| b == b'\t' || (b >= 0x20 && b != 0x7f)),
+        "control character in header {name}: {value:?}"
+    );
+}
+
+pub fn assert_response_sane(r: &Response) {
+    for (n, v) in &r.headers {
+        assert_header_safe(n, v);
+    }
+    if r.header("content-type") == Some("application/json") {
+        serde_json::from_slice::<serde_json::Value>(&r.body).expect("JSON body");
+    }
+    match r.status {
+        200 | 204 | 400 | 401 | 403 | 503 => {}
+        s => panic!("unexpected status {s}"),
+    }
+    if matches!(r.status, 401 | 403) {
+        let c = r
+            .header("www-authenticate")
+            .expect("401/403 need a challenge");
+        assert!(
+            c.starts_with("Bearer") || c.starts_with("AzureApiManagementKey"),
+            "{c}"
+        );
+    }
+    if r.status == 403 {
+        assert!(r
+            .header("www-authenticate")
+            .is_some_and(|c| c.contains("error=\"insufficient_scope\"")));
+    }
+    if r.status == 503 {
+        assert!(r.header("retry-after").is_some());
+    }
+}
+
+/// Runs `authorize` the way the glue does: again with the body after
+/// `NeedBody`, again without waiting after `WaitForKeys`.
+pub fn decide(req: &Req, cfg: &Config, keys: &KeySet, cache: &mut TokenCache) -> Decision {
+    let run = |cache: &mut TokenCache, body: Option<&[u8]>, may_wait: bool| {
+        let request = Request {
+            method: &req.method,
+            path: &req.path,
+            headers: &req.headers,
+            body,
+        };
+        let mut env = Env {
+            config: cfg,
+            keys,
+            verifier: &MemoVerifier,
+            cache,
+            now_ms: NOW_MS,
+            may_wait,
+            retry_after_seconds: 5,
+        };
+        authorize(&request, &mut env)
+    };
+    let mut body = None;
+    let mut decision = run(cache, body, true);
+    if decision == Decision::NeedBody {
+        body = Some(req.body.as_deref().unwrap_or(b""));
+        decision = run(cache, body, true);
+        assert_ne!(decision, Decision::NeedBody, "NeedBody twice");
+    }
+    if let Decision::WaitForKeys(_) = decision {
+        decision = run(cache, body, false);
+        assert!(
+            !matches!(decision, Decision::WaitForKeys(_) | Decision::NeedBody),
+            "{decision:?} after waiting"
+        );
+    }
+    decision
+}
+
+/// Whether serde_json's `Value` refuses what serde's typed readers accept
+/// in members they skip (serde_json ignores those without recursing and
+/// without decoding `\u` escapes): then there is nothing to compare with.
+pub fn value_stricter(e: &serde_json::Error) -> bool {
+    let m = e.to_string();
+    m.starts_with("recursion limit exceeded")
+        || m.contains("unicode code point")
+        || m.contains("surrogate")
+        || m.contains("hex escape")
+}
+
+/// Every invariant of one decision on one request under one configuration.
+pub fn check_decision(fx: &Fixtures, which: Which, keys_known: bool, req: &Req, d: &Decision) {
+    let cfg = fx.config(which);
+    let bearer = find_bearer(&req.headers);
+    match d {
+        Decision::Allow(a) => check_allowed(fx, which, keys_known, req, a, bearer),
+        Decision::Respond { response, reason } => {
+            assert!(!reason.is_empty());
+            assert_response_sane(response);
+            if response.status == 403 {
+                // Permissions are checked only on a verified token.
+                let Bearer::Token(t) = bearer else {
+                    panic!("403 without one bearer token")
+                };
+                assert!(keys_known && fx.is_valid_token(which, t), "403 for {t:?}");
+            }
+            if response.status == 200 {
+                assert!(cfg.mcp.is_some() && matches!(req.method.as_str(), "GET" | "HEAD"));
+            }
+        }
+        Decision::WaitForKeys(_) | Decision::NeedBody => panic!("{d:?} left over"),
+    }
+}
+
+fn check_allowed(
+    fx: &Fixtures,
+    which: Which,
+    keys_known: bool,
+    req: &Req,
+    a: &Allowed,
+    bearer: Bearer<'_>,
+) {
+    let cfg = fx.config(which);
+    if a.via.contains("jwt") {
+        // THE invariant: only a fixture token, verbatim, can be accepted.
+        let Bearer::Token(t) = bearer else {
+            panic!("JWT allow ({}) without one bearer token", a.via)
+        };
+        assert!(
+            keys_known && fx.is_valid_token(which, t),
+            "accepted a token that is not a valid fixture token: {:?}",
+            String::from_utf8_lossy(t)
+        );
+    } else {
+        assert!(!a.cache_hit);
+    }
+    let sub = cfg.subscription.as_ref();
+    if a.via.contains("subscription_key") {
+        let sub = sub.expect("subscription allow without subscription config");
+        let KeyPresence::Present(c) = find_key(sub, &req.headers, &req.path) else {
+            panic!("subscription allow without one key")
+        };
+        let plain = std::str::from_utf8(&c).expect("a known key is ASCII");
+        let name = fx
+            .sub_keys
+            .get(plain)
+            .unwrap_or_else(|| panic!("accepted unknown subscription key {plain:?}"));
+        let digest: [u8; 32] = Sha256::digest(plain.as_bytes()).into();
+        assert!(sub.keys.iter().any(|k| k.sha256 == digest));
+        assert_eq!(a.subscription.as_deref(), Some(name.as_str()));
+    } else {
+        assert_eq!(a.subscription, None);
+    }
+    // Headers the filter owns: client copies always removed, only ours set.
+    let mut owned: Vec<&str> = cfg
+        .claims_to_headers
+        .iter()
+        .map(|(_, h)| h.as_str())
+        .collect();
+    if let Some(sub) = sub {
+        owned.push(&sub.name_header);
+    }
+    let mut removable = owned.clone();
+    if let Some(sub) = sub {
+        // Keys never travel upstream, whichever credential admitted the request.
+        removable.push(&sub.header);
+    }
+    for h in &removable {
+        if req.headers.iter().any(|(n, _)| n == h) {
+            assert!(a.remove_headers.iter().any(|r| r == h), "{h} kept");
+        }
+    }
+    for r in &a.remove_headers {
+        assert!(
+            removable.contains(&r.as_str()),
+            "removes foreign header {r}"
+        );
+    }
+    for (n, v) in &a.set_headers {
+        assert!(owned.contains(&n.as_str()), "sets foreign header {n}");
+        assert!(
+            !v.is_empty() && v.bytes().all(|b| (b' '..0x7f).contains(&b)),
+            "unsafe value for {n}: {v:?}"
+        );
+    }
+    let want_path = sub
+        .and_then(|s| s.query.as_deref())
+        .and_then(|p| strip_query_param(&req.path, p));
+    assert_eq!(a.new_path, want_path);
+    if let Some(p) = &a.new_path {
+        assert!(p.len() < req.path.len());
+    }
+    assert!(matches!(
+        a.via,
+        "public" | "preflight" | "jwt" | "subscription_key" | "jwt_and_subscription_key"
+    ));
+}
+
+/// `Decision` with the cache flag cleared, to compare a cold and a warm run.
+pub fn without_cache_flag(d: &Decision) -> Decision {
+    match d {
+        Decision::Allow(a) => Decision::Allow(Allowed {
+            cache_hit: false,
+            ..a.clone()
+        }),
+        other => other.clone(),
+    }
+}
+
+/// Decides `req` under `which`: with the fixture keys (cold, then warm
+/// cache: same answer) and with no keys at all (never a JWT allow).
+pub fn check_request(fx: &Fixtures, which: Which, req: &Req) {
+    let mut cache = TokenCache::new(fx.config(which).entra.token_cache_size);
+    check_request_with(fx, which, req, &mut cache);
+}
+
+/// `check_request` with a cache that may already hold entries (a token
+/// verified for one route is a cache hit on the next: RSA once per input).
+pub fn check_request_with(fx: &Fixtures, which: Which, req: &Req, cache: &mut TokenCache) {
+    let cfg = fx.config(which);
+    let cold = decide(req, cfg, &fx.keys, cache);
+    check_decision(fx, which, true, req, &cold);
+    let warm = decide(req, cfg, &fx.keys, cache);
+    check_decision(fx, which, true, req, &warm);
+    assert_eq!(without_cache_flag(&cold), without_cache_flag(&warm));
+    let no_keys = KeySet::default();
+    let mut cache = TokenCache::new(16);
+    let d = decide(req, cfg, &no_keys, &mut cache);
+    check_decision(fx, which, false, req, &d);
+}
+
+// ------------------------------------------------------- reference models
+
+/// Percent-decoding as documented in `subscription::query`: `%XY` with two
+/// hex digits is one byte, anything else stays as it is.
+pub fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                raw.get(i + 1).copied().and_then(hex),
+                raw.get(i + 2).copied().and_then(hex),
+            ) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(raw[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Whether a raw query parameter (`name[=value]`) is named `param`.
+pub fn param_is(pair: &str, param: &str) -> bool {
+    let name = match pair.find('=') {
+        Some(i) => &pair[..i],
+        None => pair,
+    };
+    !param.is_empty() && percent_decode(name.as_bytes()) == param.as_bytes()
+}
+
+/// Reference for `strip_query_param`.
+pub fn model_strip(raw_path: &str, param: &str) -> Option<String> {
+    let q = raw_path.find('?')?;
+    let (path, query) = (&raw_path[..q], &raw_path[q + 1..]);
+    let pairs: Vec<&str> = query.split('&').collect();
+    let kept: Vec<&str> = pairs
+        .iter()
+        .copied()
+        .filter(|p| !param_is(p, param))
+        .collect();
+    if kept.len() == pairs.len() {
+        return None;
+    }
+    let joined = kept.join("&");
+    Some(if joined.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{joined}")
+    })
+}
+
+/// Reference for `find_bearer` (RFC 6750 §2.1, one credential only).
+pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
+    let auth: Vec<&[u8]> = headers
+        .iter()
+        .filter(|(n, _)| n.to_ascii_lowercase() == "authorization")
+        .map(|(_, v)| v.as_slice())
+        .collect();
+    match auth.len() {
+        0 => return Bearer::Absent,
+        1 => {}
+        _ => return Bearer::Multiple,
+    }
+    let ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let v = auth[0];
+    let start = v.iter().position(|b| !ows(b)).unwrap_or(v.len());
+    let end = v.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
+    let v = &v[start..end];
+    let is_bearer = |c: &[u8]| {
+        let c = &c[c.iter().position(|b| !ows(b)).unwrap_or(c.len())..];
+        c.len() >= 6 && c[..6].eq_ignore_ascii_case(b"bearer") && c.get(6).is_none_or(ows)
+    };
+    // Envoy joins repeated lines with commas: a bearer credential in any
+    // later element is a second credential, whatever the first one is.
+    if v.split(|b| *b == b',').skip(1).any(is_bearer) {
+        return Bearer::Multiple;
+    }
+    if !is_bearer(v) {
+        return Bearer::Absent;
+    }
+    let rest = &v[6..];
+    let s = rest.iter().position(|b| !ows(b)).unwrap_or(rest.len());
+    let token = &rest[s..];
+    if token.iter().any(|b| ows(b) || *b == b',') {
+        return Bearer::Multiple;
+    }
+    Bearer::Token(token)
+}

@@ -1,0 +1,1 @@
+"""Small pieces shared by the test servers (issuer simulator, echo upstream)."""

@@ -1,0 +1,1 @@
+"""Upstream servers for the integration tests (an echo server)."""
