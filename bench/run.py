@@ -21,19 +21,23 @@ connections and duration:
     invalid     the same pool with garbage signatures (the attack path)
     none        no Authorization header (the challenge path)
 
-Then: wasm size, memory of the wasm VMs after the run, and the number of JWKS
-fetches made by a separate Envoy with `--concurrency 2` (the issuer's counters).
-Writes bench/results/latest.json (or --out) and prints the table, the ratios and
-PASS/MISS per target of the issue. Exit status: 0 when the harness worked (whatever
+Besides wrk's req/s, p50 and p99, every cell records Envoy's CPU time per request
+(less disturbed than req/s when other processes share the machine). Then: wasm
+size, memory of the wasm VMs after the run, the number of JWKS fetches made by a
+separate Envoy with `--concurrency 2` (the issuer's counters), and a profile run in
+a second Envoy (the floor doing more of entra-guard's host work, entra-guard on a
+public path). Writes bench/results/latest.json (or --out) and prints the table, the
+ratios and PASS/MISS per target of the issue. Exit status: 0 when the harness worked (whatever
 the numbers), 1 when it did not (Envoy down, wrk failed, wrong status codes), 2 on
 MISS only with --strict.
 
     python bench/run.py                       # full run (BENCH_SECONDS per cell, default 5)
     python bench/run.py --smoke               # 1 s per cell, a few cells: checks the harness
     python bench/run.py --listeners entra_guard,floor --scenarios repeated
+    python bench/run.py --show bench/results/latest.json [--markdown]
 
 Environment: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_THREADS,
-BENCH_POOL, BENCH_ROUNDS, ENVOY_BIN, ENTRA_GUARD_WASM, BENCH_FLOOR_WASM (skips the
+BENCH_POOL, BENCH_ROUNDS, BENCH_AGGREGATE, ENVOY_BIN, ENTRA_GUARD_WASM, BENCH_FLOOR_WASM (skips the
 floor build), WASM_TOOLCHAIN (as for `make wasm`).
 """
 
@@ -46,7 +50,6 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -682,6 +685,37 @@ def render(report: dict) -> str:
     return "\n".join(lines)
 
 
+def render_markdown(report: dict) -> str:
+    """The headline table and the target list, as Markdown (docs/performance.md)."""
+    cells = {(c["listener"], c["scenario"]): c for c in report["cells"]}
+    scenarios = [s for s in SCENARIOS if any(k[1] == s for k in cells)]
+    listeners = [n for n in LISTENERS if any(k[0] == n for k in cells)]
+    out = ["| listener | " + " | ".join(SCENARIO_TITLES[s] + " req/s · p50 · p99 ms" for s in scenarios) + " |",
+           "|---|" + "---|" * len(scenarios)]
+    for name in listeners:
+        row = [f"`{name}`"]
+        for s in scenarios:
+            c = cells.get((name, s))
+            row.append("" if c is None else f"{fmt_rps(c['rps'])} · {c['p50_ms']:.1f} · {c['p99_ms']:.1f}")
+        out.append("| " + " | ".join(row) + " |")
+    out += ["", "| entra-guard ÷ | " + " | ".join(scenarios) + " |", "|---|" + "---|" * len(scenarios)]
+    for title, key in [("jwt_authn, default (no cache)", "jwt_authn_default"),
+                       ("jwt_authn, jwt_cache_config on", "jwt_authn_cached"),
+                       ("wasm floor", "floor"), ("no auth", "noauth")]:
+        row = [title]
+        for s in scenarios:
+            v = report["ratios"].get(s, {}).get(key)
+            row.append("" if not v else f"{fmt_ratio(v['ratio'])} ({fmt_ratio(v['cpu_ratio'])} by CPU)")
+        out.append("| " + " | ".join(row) + " |")
+    out += ["", "| target | value | result | by CPU time |", "|---|---|---|---|"]
+    for t in report["targets"]:
+        value = t["value"]
+        shown = f"{value:.2f}" if isinstance(value, float) else (f"{value:,}" if isinstance(value, int) else "–")
+        cpu = "" if t.get("cpu_status") is None else f"{t['cpu_status']} ({t['cpu_value']})"
+        out.append(f"| {t['target']} | {shown} | **{t['status']}** | {cpu} |")
+    return "\n".join(out)
+
+
 # --- profile ------------------------------------------------------------------------
 
 PROFILE_ROWS = {  # scenario: (listeners, measured in the "profile" Envoy or the "main" one)
@@ -769,6 +803,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="with several rounds, report each cell's median round or its best (BENCH_AGGREGATE, default median)")
     p.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     p.add_argument("--build-floor-only", action="store_true", help="build bench/floor, print its path, exit")
+    p.add_argument("--show", type=Path, metavar="REPORT_JSON", help="print a saved report again (no run)")
+    p.add_argument("--markdown", action="store_true", help="with --show: the Markdown tables for docs/performance.md")
     return p.parse_args(argv)
 
 
@@ -784,6 +820,10 @@ def subset(text: str | None, allowed: list[str], default: list[str]) -> list[str
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.show:
+        saved = json.loads(args.show.read_text())
+        print(render_markdown(saved) if args.markdown else render(saved))
+        return 0
     if args.build_floor_only:
         try:
             print(build_floor().relative_to(REPO))

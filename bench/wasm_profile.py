@@ -432,12 +432,33 @@ def profile(guard_wasm: Path, floor_wasm: Path, requests: int) -> dict:
                 "phases": last["phases"], "host_calls": last["host_calls"],
                 "bytes_to_guest": last["bytes_to_guest"], "bytes_from_guest": last["bytes_from_guest"],
             }
+        if plugin == "entra_guard":
+            per_scenario["cache_hit_cost_per_token_byte"] = _per_byte_slope(host, context, token_of=scenarios["repeated"])
         result[plugin] = per_scenario
     return result
 
 
+def _per_byte_slope(host: Host, context: int, token_of) -> dict:
+    """Cache-hit instructions for the bench token and for one 2 KiB longer: how much
+    of the hit path scales with the token's length (scans, hashing, comparison)."""
+    keys = KeyRing(key_pool(SEED))
+    long_token = TokenMinter(AUTHORITY, DEFAULT_TENANT, keys).v2(claims={"pad": "x" * 2048})
+    short_token = token_of(0)
+    counts = []
+    for token in (short_token, long_token):
+        host.request(context, request_headers(10000, token))  # fills the cache
+        counts.append(host.request(context + 1, request_headers(10000, token))["instructions"])
+        context += 2
+    per_byte = (counts[1] - counts[0]) / (len(long_token) - len(short_token))
+    return {"token_bytes": len(short_token), "instructions": counts[0],
+            "long_token_bytes": len(long_token), "long_instructions": counts[1],
+            "instructions_per_byte": round(per_byte, 1),
+            "length_independent_instructions": round(counts[0] - per_byte * len(short_token))}
+
+
 def render(result: dict) -> str:
     lines = ["wasm instructions per request (whole lifecycle; median over the sampled requests) and host calls"]
+    slope = result["entra_guard"].get("cache_hit_cost_per_token_byte")
     for scenario in ("repeated", "unique", "invalid", "none"):
         lines.append(f"  {scenario}:")
         for plugin in ("floor", "entra_guard"):
@@ -448,6 +469,11 @@ def render(result: dict) -> str:
             lines.append(f"    {plugin:<12} {r['status']}  {r['instructions_median']:>9,} instr  "
                          f"({phases})")
             lines.append(f"    {'':<12}      host calls: {calls}; {moved:,} bytes across the boundary")
+    if slope:
+        lines.append(f"  entra_guard cache hit: {slope['instructions_per_byte']} instructions per token byte "
+                     f"({slope['token_bytes']}-byte token: {slope['instructions']:,}; "
+                     f"{slope['long_token_bytes']} bytes: {slope['long_instructions']:,}); "
+                     f"length-independent part ~{slope['length_independent_instructions']:,}")
     return "\n".join(lines)
 
 

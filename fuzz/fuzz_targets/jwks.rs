@@ -2,7 +2,8 @@
 //! workers exchange, and the key refresh policy.
 //!
 //! The same input is read as: a JWKS (`parse_jwks`), a discovery document
-//! (`parse_discovery`), the `SharedStatus` / `SharedKeys` records, and,
+//! (`parse_discovery`), the `SharedStatus` / `SharedKeys` records, the
+//! host's `verify_signature` reply (`decode_host_result`), and,
 //! through `arbitrary`, a refresh-policy scenario (status, clock, kid miss).
 
 #![no_main]
@@ -12,7 +13,7 @@ use entra_guard::keys::{
     parse_discovery, parse_jwks, FetchReason, RefreshPolicy, RefreshState, SharedKeys,
     SharedStatus, MAX_DOCUMENT_BYTES,
 };
-use entra_guard::signature::{RustVerifier, SignatureVerifier};
+use entra_guard::signature::{decode_host_result, RustVerifier, SignatureVerifier};
 use entra_guard::url::parse_absolute;
 use entra_guard_fuzz::{fixtures, value_stricter, JWKS_JSON};
 use libfuzzer_sys::fuzz_target;
@@ -30,6 +31,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(k) = SharedKeys::decode(data) {
         assert_eq!(SharedKeys::decode(&k.encode()), Some(k.clone()));
         check_jwks(k.jwks.as_bytes());
+    }
+    // The host's verify_signature reply (protobuf) is read by hand too.
+    if decode_host_result(data) {
+        assert!(data.len() >= 2);
     }
     if let Ok(s) = Scenario::arbitrary(&mut Unstructured::new(data)) {
         s.check();

@@ -148,7 +148,9 @@ fn missing_credentials_get_the_mcp_challenge() {
         assert_eq!(status, 401);
         assert_eq!(
             challenge.unwrap(),
-            format!("Bearer scope=\"api://calculator/calculator.add\", resource_metadata=\"{PRM}\"")
+            format!(
+                "Bearer scope=\"api://calculator/calculator.add\", resource_metadata=\"{PRM}\""
+            )
         );
     }
     let (_, challenge, _) = response(h.get("/other", &[("authorization", "Basic eDp5")]));

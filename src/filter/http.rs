@@ -255,6 +255,7 @@ fn enqueue(state: &SharedState, context_id: u32, wait: KeyWait, now: u64, with_b
     let deadline_ms = now + s.config.entra.key_wait_ms;
     let generation = s.keys.generation();
     s.waiters.push(Waiter {
+        kind: wait,
         context_id,
         deadline_ms,
         generation,
@@ -277,9 +278,17 @@ pub fn resolve_waiters(state: &SharedState, now: u64) {
         let generation = s.keys.generation();
         let fetching =
             s.last_status.lease_until > now || !matches!(s.fetch, super::state::Fetch::Idle);
+        // A rate-limited kid-miss re-fetch that will start in time keeps
+        // its requests waiting.
+        let refetch_at = s
+            .kid_miss
+            .then(|| s.policy.kid_miss_allowed_at(&s.last_status));
         let mut ready = Vec::new();
         s.waiters.retain(|w| {
-            let done = w.generation != generation || !fetching || now >= w.deadline_ms;
+            let scheduled =
+                w.kind == KeyWait::UnknownKid && refetch_at.is_some_and(|at| at <= w.deadline_ms);
+            let done =
+                w.generation != generation || now >= w.deadline_ms || !(fetching || scheduled);
             if done {
                 ready.push((w.context_id, w.with_body));
             }

@@ -5,6 +5,7 @@ use super::fetch::{self, Dispatch};
 use super::host::{log, now_ms, shared_get, shared_set, Backend};
 use super::http::{self, Http};
 use super::state::{SharedState, VmState};
+use crate::authorize::KeyWait;
 use crate::config;
 use crate::keys::{parse_jwks, KeySet, RefreshState, SharedKeys, SharedStatus};
 use proxy_wasm::hostcalls;
@@ -142,8 +143,14 @@ impl RootContext for Root {
                         }
                         fetch::start(&mut s, lease, reason, self);
                     }
-                } else {
-                    s.kid_miss = false;
+                } else if s.kid_miss {
+                    // Rate-limited: keep the re-fetch pending only if a
+                    // waiting request would still be there when it may start.
+                    let allowed_at = s.policy.kid_miss_allowed_at(&status);
+                    s.kid_miss = s
+                        .waiters
+                        .iter()
+                        .any(|w| w.kind == KeyWait::UnknownKid && w.deadline_ms >= allowed_at);
                 }
             }
             let (bytes, _) = shared_get(&s.status_key);

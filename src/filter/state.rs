@@ -3,6 +3,7 @@
 
 use super::host::Backend;
 use super::metrics::Metrics;
+use crate::authorize::KeyWait;
 use crate::cache::TokenCache;
 use crate::config::Config;
 use crate::keys::{KeySet, RefreshPolicy, SharedStatus};
@@ -15,6 +16,7 @@ pub const MAX_WAITERS: usize = 1024;
 pub type SharedState = Rc<RefCell<VmState>>;
 
 pub struct Waiter {
+    pub kind: KeyWait,
     pub context_id: u32,
     pub deadline_ms: u64,
     /// Key generation when the request started waiting.

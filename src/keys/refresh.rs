@@ -89,6 +89,21 @@ impl RefreshPolicy {
         }
     }
 
+    /// When the kid-miss cooldown lets the next re-fetch start.
+    pub fn kid_miss_allowed_at(&self, status: &SharedStatus) -> u64 {
+        let backoff_end = if status.failures == 0 {
+            0
+        } else {
+            status
+                .attempted_at
+                .saturating_add(backoff_ms(status.failures))
+        };
+        status
+            .attempted_at
+            .saturating_add(self.kid_miss_cooldown_ms)
+            .max(backoff_end)
+    }
+
     /// Discovery then JWKS, plus slack; a crashed fetcher frees the lease.
     pub fn lease_ms(&self) -> u64 {
         2 * self.fetch_timeout_ms + 1_000

@@ -242,6 +242,11 @@ fn lease_and_outcomes() {
     assert_eq!(refresh::backoff_ms(6), 30_000);
     assert_eq!(refresh::backoff_ms(u32::MAX), 30_000);
     assert_eq!(RefreshPolicy::retry_after_seconds(&bad, 5_500), 2);
+    assert_eq!(POLICY.kid_miss_allowed_at(&ok), 5_000 + 10_000);
+    assert_eq!(
+        POLICY.kid_miss_allowed_at(&RefreshPolicy::failed(&ok)),
+        15_000
+    );
     assert_eq!(RefreshPolicy::retry_after_seconds(&bad, 60_000), 1);
 }
 

@@ -377,6 +377,17 @@ fn required_claims_follow_apim_semantics() {
         None
     )));
     assert!(!ok(rc("missing", ClaimMatch::Any, &["x"], None)));
+    let scp = rc(
+        "scp",
+        ClaimMatch::All,
+        &["calculator.add", "calculator.pow"],
+        Some(" "),
+    );
+    let err = check_permissions(v.claims(), &[scp], &rule(&["calculator.read"], &[])).unwrap_err();
+    assert_eq!(
+        err.needed,
+        vec!["calculator.read", "calculator.add", "calculator.pow"]
+    );
 }
 
 #[test]

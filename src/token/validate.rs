@@ -95,8 +95,15 @@ pub fn check_permissions(
     if claims_ok && scopes_ok && roles_ok {
         return Ok(());
     }
-    // App roles cannot be requested as scopes: only scopes are named.
-    Err(Permissions {
-        needed: rule.required_scopes.clone(),
-    })
+    // App roles cannot be requested as scopes: only scopes are named, the
+    // rule's and those `required_claims` demands of `scp`.
+    let mut needed = rule.required_scopes.clone();
+    for rc in required_claims.iter().filter(|rc| rc.name == "scp") {
+        for v in &rc.values {
+            if !needed.contains(v) {
+                needed.push(v.clone());
+            }
+        }
+    }
+    Err(Permissions { needed })
 }

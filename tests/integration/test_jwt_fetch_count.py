@@ -4,9 +4,12 @@ resume when the keys are in, each one fully checked."""
 
 from __future__ import annotations
 
+import pytest
 from filter_config import filter_config
 from issuer.tokens import with_garbage_signature
 from jwt_support import BAD_SIGNATURE, METRIC_PREFIX, UNKNOWN_KEY, all_statuses, assert_invalid_token, bearer, concurrently
+
+pytestmark = pytest.mark.wasm  # Envoys started with the built filter
 
 REQUESTS = 300
 

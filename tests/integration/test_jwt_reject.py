@@ -30,19 +30,6 @@ def backend(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def metrics(envoy, backend):
-    """Counter deltas, checked with the host backend only (counting does not depend
-    on the backend; each check waits for a flush tick). Every test of this module
-    ends with `metrics.expect`, so the next one starts from settled counters."""
-    return Metrics(envoy, settle=False) if backend == "host" else _NoMetrics()
-
-
-class _NoMetrics:
-    def expect(self, *args, **kwargs) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def envoy(backend, module_envoy_factory, module_issuer):
     config = filter_config(
@@ -58,6 +45,19 @@ def envoy(backend, module_envoy_factory, module_issuer):
     assert envoy.get("/", bearer(module_issuer.tokens.v2())).status == 200  # keys are in
     envoy.wait_for_stat(f"{METRIC_PREFIX}allowed", lambda n: n == 1)  # counted: tests compare deltas
     return envoy
+
+
+@pytest.fixture
+def metrics(envoy, backend):
+    """Counter deltas, checked with the host backend only (counting does not depend
+    on the backend; each check waits for a flush tick). Every test of this module
+    ends with `metrics.expect`, so the next one starts from settled counters."""
+    return Metrics(envoy, settle=False) if backend == "host" else _NoMetrics()
+
+
+class _NoMetrics:
+    def expect(self, *args, **kwargs) -> None:
+        pass
 
 
 def _now() -> int:

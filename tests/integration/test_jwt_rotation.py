@@ -7,9 +7,12 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
 from filter_config import filter_config
 from issuer.tokens import decode_unverified
 from jwt_support import UNKNOWN_KEY, Metrics, all_statuses, assert_invalid_token, bearer, concurrently, echoed
+
+pytestmark = pytest.mark.wasm  # Envoys started with the built filter
 
 
 def wait_for_cooldown(last_fetch: float, seconds: float) -> None:
