@@ -10,6 +10,10 @@ SHELL := bash
 .DEFAULT_GOAL := wasm
 MAKEFLAGS += --no-print-directory
 
+# The contract names target/wasm32-unknown-unknown/release/entra_guard.wasm:
+# a CARGO_TARGET_DIR from the environment would put it elsewhere.
+unexport CARGO_TARGET_DIR
+
 WASM_TARGET := wasm32-unknown-unknown
 WASM        := target/$(WASM_TARGET)/release/entra_guard.wasm
 WASM_CARGO  := scripts/wasm-toolchain.sh cargo

@@ -72,7 +72,7 @@ apt_install() {
 
 ensure() {
     local want_clippy=${1:-}
-    case "$(choose)" in
+    case "$TC" in
         native)
             if [[ "$want_clippy" == clippy ]] && ! cargo clippy --version >/dev/null 2>&1; then
                 die "cargo clippy is missing for the native toolchain (rustup component add clippy)"
@@ -88,7 +88,7 @@ ensure() {
 }
 
 describe() {
-    case "$(choose)" in
+    case "$TC" in
         native) echo "native: $(rustc --version) with its $TARGET std ($(native_sysroot))" ;;
         debian)
             local v="not installed yet"
@@ -99,7 +99,7 @@ describe() {
 
 # The environment and the extra cargo flags, as shell assignments.
 print_env() {
-    case "$(choose)" in
+    case "$TC" in
         native)
             echo "export WASM_TOOLCHAIN=native"
             echo "WASM_CARGO_FLAGS='--target $TARGET'" ;;
@@ -123,8 +123,8 @@ run_cargo() {
     # shellcheck disable=SC2206
     local flags=($WASM_CARGO_FLAGS)
     local cargo_bin=cargo
-    [[ "$WASM_TOOLCHAIN" == debian ]] && cargo_bin=/usr/bin/cargo
-    if [[ "$WASM_TOOLCHAIN" == debian ]]; then
+    [[ "$TC" == debian ]] && cargo_bin=/usr/bin/cargo
+    if [[ "$TC" == debian ]]; then
         say "+ PATH=/usr/bin:\$PATH RUSTC_BOOTSTRAP=1 $cargo_bin $sub ${flags[*]} $*"
     else
         say "+ $cargo_bin $sub ${flags[*]} $*"
@@ -132,6 +132,9 @@ run_cargo() {
     exec "$cargo_bin" "$sub" "${flags[@]}" "$@"
 }
 
+case "${1:-}" in
+    detect | ensure | env | cargo) TC=$(choose) || exit 1 ;;
+esac
 case "${1:-}" in
     detect) describe ;;
     ensure) shift; ensure "${1:-}"; say "ready: $(describe)" ;;

@@ -1,14 +1,26 @@
 //! Verified tokens by their exact bytes, so a repeated token costs a hash
 //! lookup instead of an RSA check. Bounded; cleared whenever the key set
 //! changes, so no entry outlives the key that verified it.
+//!
+//! Tokens are about a kilobyte: hashing and comparing them byte by byte
+//! dominated the hot path in wasm. The hash reads only the length and the
+//! signature's tail (random for real tokens; a crafted collision costs a
+//! comparison, never a false hit), and equality compares 8 bytes a step.
 
 use crate::token::VerifiedToken;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 #[derive(Debug)]
+struct Entry {
+    token: Box<[u8]>,
+    verified: Rc<VerifiedToken>,
+}
+
+#[derive(Debug)]
 pub struct TokenCache {
-    entries: HashMap<Box<[u8]>, Rc<VerifiedToken>>,
+    buckets: HashMap<u64, Vec<Entry>>,
+    len: usize,
     capacity: usize,
     generation: u64,
 }
@@ -16,7 +28,8 @@ pub struct TokenCache {
 impl TokenCache {
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: HashMap::new(),
+            buckets: HashMap::new(),
+            len: 0,
             capacity,
             generation: 0,
         }
@@ -25,22 +38,22 @@ impl TokenCache {
     /// Drops everything verified with an older key set.
     pub fn sync_generation(&mut self, generation: u64) {
         if generation != self.generation {
-            self.entries.clear();
+            self.buckets.clear();
+            self.len = 0;
             self.generation = generation;
         }
     }
 
     /// Entries past `exp` plus skew are removed rather than returned.
     pub fn get(&mut self, token: &[u8], now: u64, skew: u64) -> Option<Rc<VerifiedToken>> {
-        let hit = self.entries.get(token)?;
-        if hit
-            .claims()
-            .exp
-            .is_some_and(|exp| now <= exp.saturating_add(skew))
-        {
-            return Some(Rc::clone(hit));
+        let key = key_hash(token);
+        let bucket = self.buckets.get_mut(&key)?;
+        let i = bucket.iter().position(|e| same_bytes(&e.token, token))?;
+        if live(&bucket[i].verified, now, skew) {
+            return Some(Rc::clone(&bucket[i].verified));
         }
-        self.entries.remove(token);
+        bucket.swap_remove(i);
+        self.len -= 1;
         None
     }
 
@@ -48,30 +61,139 @@ impl TokenCache {
         if self.capacity == 0 {
             return;
         }
-        if self.entries.len() >= self.capacity {
-            self.entries.retain(|_, v| {
-                v.claims()
-                    .exp
-                    .is_some_and(|exp| now <= exp.saturating_add(skew))
-            });
+        if self.len >= self.capacity {
+            self.evict(now, skew);
         }
-        if self.entries.len() >= self.capacity {
-            // Still full of live tokens: forget half rather than track
-            // recency on the hot path.
+        self.buckets
+            .entry(key_hash(token))
+            .or_default()
+            .push(Entry {
+                token: token.into(),
+                verified,
+            });
+        self.len += 1;
+    }
+
+    /// Expired entries first; if the cache is still full of live tokens,
+    /// forget about half rather than track recency on the hot path.
+    fn evict(&mut self, now: u64, skew: u64) {
+        for bucket in self.buckets.values_mut() {
+            bucket.retain(|e| live(&e.verified, now, skew));
+        }
+        if self.buckets.values().map(Vec::len).sum::<usize>() >= self.capacity {
             let mut keep = self.capacity / 2;
-            self.entries.retain(|_, _| {
+            self.buckets.retain(|_, _| {
                 keep = keep.saturating_sub(1);
                 keep > 0
             });
         }
-        self.entries.insert(token.into(), verified);
+        self.buckets.retain(|_, b| !b.is_empty());
+        self.len = self.buckets.values().map(Vec::len).sum();
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
+    }
+}
+
+fn live(verified: &VerifiedToken, now: u64, skew: u64) -> bool {
+    verified
+        .claims()
+        .exp
+        .is_some_and(|exp| now <= exp.saturating_add(skew))
+}
+
+fn key_hash(token: &[u8]) -> u64 {
+    let tail = &token[token.len().saturating_sub(32)..];
+    let mut h = (token.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    for chunk in tail.chunks(8) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(word)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 29;
+    }
+    h
+}
+
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (a8, a_rest) = a.split_at(a.len() - a.len() % 8);
+    let (b8, b_rest) = b.split_at(b.len() - b.len() % 8);
+    let words_equal = a8
+        .chunks_exact(8)
+        .zip(b8.chunks_exact(8))
+        .all(|(x, y)| u64::from_ne_bytes(word(x)) == u64::from_ne_bytes(word(y)));
+    words_equal && a_rest == b_rest
+}
+
+fn word(chunk: &[u8]) -> [u8; 8] {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(chunk);
+    w
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::keys::KeySet;
+    use crate::signature::RustVerifier;
+    use crate::testing::*;
+    use crate::token::{verify, UntrustedToken};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn verified(token: &str, keys: &KeySet) -> Rc<VerifiedToken> {
+        let untrusted = UntrustedToken::parse(token.as_bytes(), 16_384).unwrap();
+        let key = keys.find(untrusted.kid()).unwrap();
+        Rc::new(verify(untrusted, key, &RustVerifier).unwrap())
+    }
+
+    #[test]
+    fn hits_only_the_exact_bytes_while_live() {
+        let _ = config::DEFAULT_AUTHORITY;
+        let keys = keyset();
+        let t = token();
+        let mut cache = TokenCache::new(4);
+        cache.insert(t.as_bytes(), verified(&t, &keys), NOW, 0);
+        assert!(cache.get(t.as_bytes(), NOW, 0).is_some());
+        let mut other = t.clone().into_bytes();
+        other[10] ^= 1;
+        assert!(
+            cache.get(&other, NOW, 0).is_none(),
+            "same tail, other bytes"
+        );
+        assert!(cache.get(&t.as_bytes()[1..], NOW, 0).is_none());
+        assert!(
+            cache.get(t.as_bytes(), NOW + 3600 + 1, 0).is_none(),
+            "expired"
+        );
+        assert!(cache.is_empty(), "expired entries are dropped on lookup");
+    }
+
+    #[test]
+    fn stays_bounded_and_clears_on_new_keys() {
+        let keys = keyset();
+        let t = token();
+        let v = verified(&t, &keys);
+        let mut cache = TokenCache::new(8);
+        for i in 0..100u8 {
+            let mut key = t.clone().into_bytes();
+            key.push(b'a' + i % 26);
+            key.push(i);
+            cache.insert(&key, Rc::clone(&v), NOW, 0);
+            assert!(cache.len() <= 8);
+        }
+        cache.sync_generation(7);
+        assert!(cache.is_empty());
+        assert!(same_bytes(b"0123456789abc", b"0123456789abc"));
+        assert!(!same_bytes(b"0123456789abc", b"0123456789abd"));
+        assert!(!same_bytes(b"0123456789abc", b"0123456789ab"));
     }
 }

@@ -14,6 +14,24 @@ pub enum Bearer<'a> {
     Multiple,
 }
 
+/// The token of the only `Authorization` header when it reads exactly
+/// `Bearer <token>`, without validating anything: for the cache lookup,
+/// whose hit proves the bytes are a verified token.
+pub fn bearer_fast_path(headers: &[(String, Vec<u8>)]) -> Option<&[u8]> {
+    let mut found = None;
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("authorization") {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(value);
+        }
+    }
+    let value = found?;
+    let (scheme, token) = value.split_at_checked(7)?;
+    scheme.eq_ignore_ascii_case(b"bearer ").then_some(token)
+}
+
 /// Scans every header: a repeated `Authorization` must not let one copy
 /// be checked while the upstream trusts another.
 pub fn find_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {

@@ -4,12 +4,16 @@
 
 use crate::config::Rule;
 use crate::mcp::McpCall;
+use std::borrow::Cow;
 
 /// The path of a `:path` value without its query, with `.`/`..` segments
 /// resolved, `%2e` decoded and repeated slashes merged, the way upstreams
 /// are likely to see it.
-pub fn normalize_path(raw: &str) -> String {
+pub fn normalize_path(raw: &str) -> Cow<'_, str> {
     let path = raw.split(['?', '#']).next().unwrap_or("");
+    if is_plain(path) {
+        return Cow::Borrowed(path);
+    }
     let decoded = path.replace("%2e", ".").replace("%2E", ".");
     let mut segments: Vec<&str> = Vec::new();
     for segment in decoded.split(['/', '\\']) {
@@ -29,7 +33,24 @@ pub fn normalize_path(raw: &str) -> String {
     if out.is_empty() {
         out.push('/');
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Already normal: starts with `/`, no empty, `.` or `..` segment, no
+/// backslash, no `%2e`, no trailing slash (the common case, checked
+/// without allocating).
+fn is_plain(path: &str) -> bool {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') || path.contains('\\') || path.contains('%') {
+        return path == "/";
+    }
+    if b.len() > 1 && b.ends_with(b"/") {
+        return false;
+    }
+    !path[1..]
+        .split('/')
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        || path == "/"
 }
 
 /// Whether `prefix` (normalised, see `Rule::path_prefix`) covers `path`.
@@ -81,7 +102,7 @@ pub fn select<'a>(
     let literal = raw_path.split(['?', '#']).next().unwrap_or("");
     let normalized = normalize_path(raw_path);
     let chosen = find(rules, &normalized, call);
-    if literal != normalized && find(rules, literal, call) != chosen {
+    if literal != normalized.as_ref() && find(rules, literal, call) != chosen {
         return Err(AmbiguousPath);
     }
     Ok(chosen)
@@ -118,6 +139,10 @@ mod tests {
             ("/health\\..\\mcp", "/mcp"),
             ("/../../etc", "/etc"),
             ("/a/./b", "/a/b"),
+            ("/mcp/tools", "/mcp/tools"),
+            ("/a/b/", "/a/b"),
+            ("/a%2Fb", "/a%2Fb"),
+            ("relative", "/relative"),
         ] {
             assert_eq!(normalize_path(raw), want, "{raw}");
         }

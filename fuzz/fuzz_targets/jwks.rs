@@ -222,6 +222,22 @@ impl Scenario {
         );
         let backoff = entra_guard::keys::RefreshPolicy::retry_after_seconds(s, now);
         assert!((1..=30).contains(&backoff));
+        // What a kid-miss waiter is told agrees with what plan() does.
+        let allowed_at = p.kid_miss_allowed_at(s);
+        assert!(allowed_at >= s.attempted_at);
+        if self.kid_miss && s.fetched_at != 0 && s.lease_until <= now && now >= allowed_at {
+            assert!(
+                matches!(plan, RefreshState::Fetch { .. }),
+                "{plan:?} at {now} >= {allowed_at}"
+            );
+        }
+        if let RefreshState::Fetch {
+            reason: FetchReason::KidMiss,
+            ..
+        } = plan
+        {
+            assert!(now >= allowed_at, "kid-miss fetch before {allowed_at}");
+        }
         if let RefreshState::Fetch { reason, lease } = &plan {
             assert_eq!(lease.attempted_at, now);
             assert_eq!(lease.lease_until, now + p.lease_ms());

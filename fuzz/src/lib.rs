@@ -209,9 +209,12 @@ pub fn parse_request(data: &[u8]) -> Req {
     }
 }
 
+/// Request headers as the glue hands them over: (lowercase name, raw value).
+pub type Headers = Vec<(String, Vec<u8>)>;
+
 /// Header lines up to an empty line; the rest (if there was an empty line)
 /// is the body.
-pub fn parse_header_block(mut data: &[u8]) -> (Vec<(String, Vec<u8>)>, Option<Vec<u8>>) {
+pub fn parse_header_block(mut data: &[u8]) -> (Headers, Option<Vec<u8>>) {
     let mut headers = Vec::new();
     loop {
         if data.is_empty() {
@@ -539,7 +542,7 @@ pub fn model_strip(raw_path: &str, param: &str) -> Option<String> {
 pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
     let auth: Vec<&[u8]> = headers
         .iter()
-        .filter(|(n, _)| n.to_ascii_lowercase() == "authorization")
+        .filter(|(n, _)| n.eq_ignore_ascii_case("authorization"))
         .map(|(_, v)| v.as_slice())
         .collect();
     match auth.len() {

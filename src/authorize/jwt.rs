@@ -3,7 +3,7 @@
 
 use super::{Env, KeyWait};
 use crate::challenge::BearerFailure;
-use crate::credentials::{find_bearer, Bearer};
+use crate::credentials::{bearer_fast_path, find_bearer, Bearer};
 use crate::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};
 use std::rc::Rc;
 
@@ -22,6 +22,16 @@ pub(super) enum JwtOutcome {
 }
 
 pub(super) fn evaluate(headers: &[(String, Vec<u8>)], env: &mut Env<'_>) -> JwtOutcome {
+    let entra = &env.config.entra;
+    let now = env.now_ms / 1000;
+    if let Some(raw) = bearer_fast_path(headers) {
+        if let Some(hit) = env.cache.get(raw, now, entra.clock_skew_seconds) {
+            return JwtOutcome::Valid {
+                token: hit,
+                cache_hit: true,
+            };
+        }
+    }
     let raw = match find_bearer(headers) {
         Bearer::Absent => return JwtOutcome::Absent,
         Bearer::Multiple => {
@@ -32,14 +42,6 @@ pub(super) fn evaluate(headers: &[(String, Vec<u8>)], env: &mut Env<'_>) -> JwtO
         }
         Bearer::Token(raw) => raw,
     };
-    let entra = &env.config.entra;
-    let now = env.now_ms / 1000;
-    if let Some(hit) = env.cache.get(raw, now, entra.clock_skew_seconds) {
-        return JwtOutcome::Valid {
-            token: hit,
-            cache_hit: true,
-        };
-    }
     let untrusted = match UntrustedToken::parse(raw, entra.max_token_bytes) {
         Ok(t) => t,
         Err(e) => return invalid(e),

@@ -116,9 +116,9 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     } else {
         None
     };
-    let default_rule = Rule::default_jwt();
+    static DEFAULT_RULE: Rule = Rule::DEFAULT_JWT;
     let rule = match rules::select(&config.rules, req.path, call.as_ref()) {
-        Ok(rule) => rule.unwrap_or(&default_rule),
+        Ok(rule) => rule.unwrap_or(&DEFAULT_RULE),
         Err(rules::AmbiguousPath) => {
             return respond(
                 bad_request_response("the request path is ambiguous"),

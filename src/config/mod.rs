@@ -205,14 +205,12 @@ impl Rule {
     }
 
     /// What applies to a request that matches no rule.
-    pub fn default_jwt() -> Rule {
-        Rule {
-            path_prefix: "/".into(),
-            require: Requirement::Jwt,
-            required_scopes: Vec::new(),
-            required_roles: Vec::new(),
-            mcp_methods: Vec::new(),
-            mcp_tools: Vec::new(),
-        }
-    }
+    pub const DEFAULT_JWT: Rule = Rule {
+        path_prefix: String::new(),
+        require: Requirement::Jwt,
+        required_scopes: Vec::new(),
+        required_roles: Vec::new(),
+        mcp_methods: Vec::new(),
+        mcp_tools: Vec::new(),
+    };
 }

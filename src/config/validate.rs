@@ -12,7 +12,9 @@ const DEFAULT_FETCH_TIMEOUT_MS: u64 = 5_000;
 const DEFAULT_KEY_WAIT_MS: u64 = 5_000;
 const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 const DEFAULT_KID_MISS_REFETCH: u64 = 10;
-const DEFAULT_MCP_MAX_BODY: usize = 1 << 20;
+/// Below Envoy's default per-connection buffer limit (1 MiB), so the
+/// filter's own 413 answers first.
+const DEFAULT_MCP_MAX_BODY: usize = 512 << 10;
 const DEFAULT_TOKEN_CACHE_SIZE: u64 = 1024;
 
 type Result<T> = std::result::Result<T, ConfigError>;

@@ -1,14 +1,14 @@
 //! Per-request glue: gather headers, call `authorize`, apply the decision;
 //! pause for keys and resume from the root when they arrive.
 
-use super::host::{log, now_ms};
+use super::host::now_ms;
 use super::metrics::subscription_metric;
 use super::state::{SharedState, Waiter, MAX_WAITERS};
 use crate::authorize::{authorize, Decision, Env, KeyWait, Request};
 use crate::keys::RefreshPolicy;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType, LogLevel, MapType};
+use proxy_wasm::types::{Action, BufferType, MapType};
 
 pub struct Http {
     context_id: u32,
@@ -199,7 +199,6 @@ fn decide(state: &SharedState, now: u64, may_wait: bool, body: Option<&[u8]>) ->
         Decision::Respond { reason, .. } => {
             metrics.inc("denied");
             metrics.inc(&format!("denied.{reason}"));
-            log(LogLevel::Debug, &format!("denied: {reason}"));
         }
         Decision::WaitForKeys(_) | Decision::NeedBody => {}
     }

@@ -34,23 +34,27 @@ pub struct Metrics {
     counts: Vec<(u32, u64)>,
 }
 
+/// Defined first, in this order, so their slot is their index: the hot
+/// path finds them without hashing.
+const FIXED: &[&str] = &[
+    "allowed",
+    "allowed.jwt",
+    "token_cache.hit",
+    "token_cache.miss",
+    "allowed.subscription_key",
+    "allowed.jwt_and_subscription_key",
+    "allowed.public",
+    "allowed.preflight",
+    "metadata_served",
+    "jwks_fetch.ok",
+    "jwks_fetch.failed",
+    "jwks_fetch.kid_miss",
+    "requests_waited_for_keys",
+];
+
 impl Metrics {
     pub fn define_all(&mut self, subscription_names: &[String]) {
-        for name in [
-            "allowed",
-            "allowed.jwt",
-            "allowed.subscription_key",
-            "allowed.jwt_and_subscription_key",
-            "allowed.public",
-            "allowed.preflight",
-            "metadata_served",
-            "token_cache.hit",
-            "token_cache.miss",
-            "jwks_fetch.ok",
-            "jwks_fetch.failed",
-            "jwks_fetch.kid_miss",
-            "requests_waited_for_keys",
-        ] {
+        for name in FIXED {
             self.slot(name);
         }
         for reason in DENIAL_REASONS {
@@ -78,11 +82,18 @@ impl Metrics {
     }
 
     fn slot(&mut self, name: &str) -> Option<usize> {
+        if let Some(i) = FIXED.iter().position(|f| *f == name) {
+            if i < self.counts.len() {
+                return Some(i);
+            }
+        }
         if let Some(slot) = self.slots.get(name) {
             return Some(*slot);
         }
         let full = format!("{PREFIX}.{name}");
-        let id = hostcalls::define_metric(MetricType::Counter, &full).ok()?;
+        // A metric the host refused still takes its slot (counted into the
+        // void) so the fixed slots keep their indices.
+        let id = hostcalls::define_metric(MetricType::Counter, &full).unwrap_or(u32::MAX);
         self.counts.push((id, 0));
         self.slots.insert(name.to_string(), self.counts.len() - 1);
         Some(self.counts.len() - 1)

@@ -149,7 +149,8 @@ def test_no_credentials_get_the_resource_metadata_challenge(endpoint, upstream, 
 def test_no_credentials_for_a_scoped_tool_hint_the_scope(endpoint, via):
     response = call_tool(endpoint, via, "multiply", a=2, b=3)
     assert_denied(response, 401,
-                  f'Bearer scope="calculator.multiply", resource_metadata="{endpoint.resource_metadata_url}"',
+                  f'Bearer scope="{DEFAULT_API_URI}/calculator.multiply", '
+                  f'resource_metadata="{endpoint.resource_metadata_url}"',
                   "unauthorized", "a bearer token is required")
 
 
@@ -218,9 +219,10 @@ def test_the_resource_parameter_is_refused_like_entra(issuer):
 
 
 @pytest.mark.parametrize("via", VIAS)
-def test_tool_without_its_role_is_403_with_the_tools_scopes(endpoint, adder_token, upstream, via):
+def test_tool_without_its_role_is_403_without_a_scope_hint(endpoint, adder_token, upstream, via):
+    # App roles cannot be requested as scopes, so the challenge names none.
     response = call_tool(endpoint, via, "divide", adder_token, a=1, b=2)
-    expected = challenge("insufficient_scope", INSUFFICIENT, scope="Calculator.Divide",
+    expected = challenge("insufficient_scope", INSUFFICIENT,
                          resource_metadata=endpoint.resource_metadata_url)
     assert_denied(response, 403, expected, "insufficient_scope", INSUFFICIENT)
     assert not upstream.seen
@@ -241,7 +243,8 @@ def test_tool_with_its_role_is_allowed(endpoint, divider_token, via):
 
 @pytest.mark.parametrize("via", VIAS)
 def test_tool_with_a_delegated_scope(endpoint, issuer, adder_token, via):
-    expected = challenge("insufficient_scope", INSUFFICIENT, scope="calculator.multiply",
+    # The hint is the scope as Entra issues it (the `scopes_supported` entry).
+    expected = challenge("insufficient_scope", INSUFFICIENT, scope=f"{DEFAULT_API_URI}/calculator.multiply",
                          resource_metadata=endpoint.resource_metadata_url)
     assert_denied(call_tool(endpoint, via, "multiply", adder_token, a=2, b=3), 403, expected,
                   "insufficient_scope", INSUFFICIENT)
@@ -295,7 +298,7 @@ def test_identity_headers_reach_the_mcp_server_and_spoofs_do_not(endpoint, adder
 
 
 def test_bodies_over_the_inspection_limit_are_refused(endpoint, divider_token, upstream):
-    """The filter buffers at most mcp.max_body_bytes (default 1 MiB) to read the call."""
+    """The filter buffers at most mcp.max_body_bytes (default 512 KiB) to read the call."""
     padding = "x" * (1 << 20)
     response = endpoint.post(tool_call("add", a=1, b=2, note=padding), mcp_headers(divider_token))
     assert response.status == 413, response
