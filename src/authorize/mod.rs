@@ -137,10 +137,11 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                 ))
             }
             KeyPresence::Ambiguous => {
-                key_failure = Some((
+                // Never a guess at which key counts, whatever else was sent.
+                return respond(
                     bad_request_response("send exactly one subscription key"),
                     "invalid_request",
-                ))
+                );
             }
             KeyPresence::Present(candidate) => match subscription::check_key(sub, candidate) {
                 KeyCheck::Valid { name } => {

@@ -368,6 +368,9 @@ fn subscription_key_modes() {
     assert_eq!(challenges.len(), 2);
     assert!(challenges[0].starts_with("Bearer resource_metadata="));
     assert!(challenges[1].starts_with("AzureApiManagementKey"));
+    // Two keys are refused even when a valid token would admit the request.
+    let two_keys = [("authorization", auth.as_str()), good[0], good[0]];
+    assert_eq!(response_status(h.get("/either", &two_keys)), 400);
     // Keys never travel upstream, even on JWT-only routes.
     let a = allowed(h.get("/mcp?subscription-key=test", &[("authorization", &auth)]));
     assert_eq!(a.new_path.as_deref(), Some("/mcp"));

@@ -44,7 +44,10 @@ fn denial(cfg: &SubscriptionConfig, message: &str) -> Response {
     };
     // Serializing a struct of a number and a string cannot fail.
     let body = serde_json::to_vec(&body).unwrap_or_default();
-    Response::json(401, body).with_header("www-authenticate", challenge(cfg))
+    Response::json(401, body)
+        .with_header("www-authenticate", challenge(cfg))
+        .with_header("access-control-allow-origin", "*")
+        .with_header("access-control-expose-headers", "WWW-Authenticate")
 }
 
 /// Quoted-string content: the configuration allows `"` and `\` in the realm.
