@@ -136,7 +136,7 @@ fn check_names_an_unknown_key() {
     assert!(out.stdout.is_empty());
     let err = text(&out.stderr);
     assert!(err.contains("entra") && err.contains("audience"), "{err}");
-    assert!(err.contains("unknown field"), "{err}");
+    assert!(err.contains("unknown key"), "{err}");
 }
 
 #[test]

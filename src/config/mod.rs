@@ -3,6 +3,7 @@
 //! Invalid states cannot be represented here; `parse` is the only way in and
 //! it refuses anything it does not fully understand.
 
+mod json;
 mod raw;
 mod validate;
 

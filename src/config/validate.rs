@@ -1,6 +1,7 @@
 //! Raw JSON → `Config`, refusing anything half-understood. Each error names
 //! the key (as a JSON path) and the reason, so one log line is enough.
 
+use super::json;
 use super::raw::{RawConfig, RawEntra, RawMcp, RawRule, RawSubscriptionKeys};
 use super::*;
 use crate::url::parse_absolute;
@@ -27,28 +28,9 @@ pub fn parse(json: &[u8]) -> Result<Config> {
             "configuration larger than 1 MiB",
         ));
     }
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let raw: RawConfig = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        let key = if path == "." || path.is_empty() {
-            "(root)".into()
-        } else {
-            path
-        };
-        ConfigError::new(key, describe_serde(e.inner()))
-    })?;
-    de.end()
-        .map_err(|_| ConfigError::new("(root)", "trailing characters after the JSON"))?;
+    let value = json::parse_unique(json)?;
+    let raw = RawConfig::read(&json::Obj::root(&value)?)?;
     from_raw(raw)
-}
-
-/// serde_json's message minus its " at line N column M" suffix.
-fn describe_serde(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
 }
 
 fn from_raw(raw: RawConfig) -> Result<Config> {
@@ -229,7 +211,7 @@ fn entra(raw: RawEntra) -> Result<EntraConfig> {
         )?,
         max_token_bytes: bounded(
             "entra.max_token_bytes",
-            raw.max_token_bytes.map(|n| n as u64),
+            raw.max_token_bytes,
             DEFAULT_MAX_TOKEN_BYTES as u64,
             1024..=65_536,
         )? as usize,
