@@ -7,17 +7,21 @@ use crate::mcp::McpCall;
 use std::borrow::Cow;
 
 /// The path of a `:path` value without its query, with `.`/`..` segments
-/// resolved, `%2e` decoded and repeated slashes merged, the way upstreams
-/// are likely to see it.
+/// resolved, escapes that upstreams decode before routing decoded, path
+/// parameters (`;x`) dropped and repeated slashes merged: the way upstreams
+/// are likely to see it. `select` only ever uses it to refuse a path whose
+/// readings disagree, so reading more into a path can only turn an answer
+/// into a 400, never into an accept.
 pub fn normalize_path(raw: &str) -> Cow<'_, str> {
     let path = raw.split(['?', '#']).next().unwrap_or("");
     if is_plain(path) {
         return Cow::Borrowed(path);
     }
-    let decoded = path.replace("%2e", ".").replace("%2E", ".");
+    let decoded = decode_path_escapes(path);
     let mut segments: Vec<&str> = Vec::new();
     for segment in decoded.split(['/', '\\']) {
-        match segment {
+        // Tomcat and Jetty drop `;params` from each segment: `..;x` is `..` to them.
+        match segment.split(';').next().unwrap_or("") {
             "" | "." => {}
             ".." => {
                 segments.pop();
@@ -36,12 +40,51 @@ pub fn normalize_path(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Decodes once the `%XX` escapes of unreserved characters (RFC 3986 §2.3:
+/// `%61` is `a` to every upstream) and of `/` and `\` (nginx, among others,
+/// decodes `%2F` before resolving `..`); every other escape stays as it is.
+fn decode_path_escapes(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(hi), Some(lo)) => match (hex_digit(*hi), hex_digit(*lo)) {
+                (Some(hi), Some(lo)) => Some(hi << 4 | lo),
+                _ => None,
+            },
+            _ => None,
+        };
+        match escaped {
+            Some(b) if b.is_ascii_alphanumeric() || b"-._~/\\".contains(&b) => {
+                out.push(b);
+                i += 3;
+            }
+            _ => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    // Only ASCII escapes were replaced by ASCII bytes: still valid UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| path.to_string())
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
 /// Already normal: starts with `/`, no empty, `.` or `..` segment, no
-/// backslash, no `%2e`, no trailing slash (the common case, checked
-/// without allocating).
+/// backslash, no escape, no path parameter, no trailing slash (the common
+/// case, checked without allocating).
 fn is_plain(path: &str) -> bool {
     let b = path.as_bytes();
-    if b.first() != Some(&b'/') || path.contains('\\') || path.contains('%') {
+    if b.first() != Some(&b'/') || path.contains(['\\', '%', ';']) {
         return path == "/";
     }
     if b.len() > 1 && b.ends_with(b"/") {
@@ -141,7 +184,17 @@ mod tests {
             ("/a/./b", "/a/b"),
             ("/mcp/tools", "/mcp/tools"),
             ("/a/b/", "/a/b"),
-            ("/a%2Fb", "/a%2Fb"),
+            ("/a%2Fb", "/a/b"),
+            ("/health/..%2fmcp", "/mcp"),
+            ("/health/..%2Fmcp", "/mcp"),
+            ("/health/..%5cmcp", "/mcp"),
+            ("/health/%2e%2e%2fmcp", "/mcp"),
+            ("/health/..;/mcp", "/mcp"),
+            ("/mcp/admin;x=1", "/mcp/admin"),
+            ("/mcp/;x/admin", "/mcp/admin"),
+            ("/mcp/%61dmin", "/mcp/admin"),
+            ("/a%20b%25c%3Bd%zz%4", "/a%20b%25c%3Bd%zz%4"),
+            ("/caf\u{e9}/%2e%2e/x", "/x"),
             ("relative", "/relative"),
         ] {
             assert_eq!(normalize_path(raw), want, "{raw}");
@@ -194,6 +247,13 @@ mod tests {
             AmbiguousPath
         );
         assert_eq!(select(&rules, "/secret/../other", None).unwrap(), None);
+        for raw in ["/public/..%2fsecret", "/public/..;/secret", "/%70ublic"] {
+            assert_eq!(
+                select(&rules, raw, None).unwrap_err(),
+                AmbiguousPath,
+                "{raw}"
+            );
+        }
         assert_eq!(
             select(&rules, "/public//a", None)
                 .unwrap()

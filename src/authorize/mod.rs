@@ -190,10 +190,12 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                         config.mcp.as_ref(),
                     );
                     let mut response = key_response;
-                    // The bearer challenge first, with its CORS headers, then APIM's.
-                    let extra = bearer.headers.into_iter().filter(|(n, _)| {
-                        n == "www-authenticate" || n.starts_with("access-control-")
-                    });
+                    // The bearer challenge first, then APIM's (whose response
+                    // already carries the CORS headers).
+                    let extra = bearer
+                        .headers
+                        .into_iter()
+                        .filter(|(n, _)| n == "www-authenticate");
                     response.headers.splice(0..0, extra);
                     respond(response, "missing")
                 }

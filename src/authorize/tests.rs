@@ -366,6 +366,11 @@ fn subscription_key_modes() {
         .map(|(_, v)| v.as_str())
         .collect();
     assert_eq!(challenges.len(), 2);
+    let origins = neither
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "access-control-allow-origin");
+    assert_eq!(origins.count(), 1);
     assert!(challenges[0].starts_with("Bearer resource_metadata="));
     assert!(challenges[1].starts_with("AzureApiManagementKey"));
     // Two keys are refused even when a valid token would admit the request.

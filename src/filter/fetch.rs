@@ -52,10 +52,19 @@ pub fn start(
     }
 }
 
-pub fn on_response(state: &mut VmState, token: u32, body_size: usize, dispatch: &dyn Dispatch) {
+/// `num_headers` is 0 when Envoy reports a failed callout (a reset, also after
+/// the response headers arrived, or a body over Envoy's buffer limit): there is
+/// no response header map then, and reading it would panic in the SDK.
+pub fn on_response(
+    state: &mut VmState,
+    token: u32,
+    num_headers: usize,
+    body_size: usize,
+    dispatch: &dyn Dispatch,
+) {
     match std::mem::replace(&mut state.fetch, Fetch::Idle) {
         Fetch::Discovery { token: t, lease } if t == token => {
-            let body = match read_response(body_size) {
+            let body = match read_response(num_headers, body_size) {
                 Ok(body) => body,
                 Err(why) => return fail(state, &lease, &format!("discovery: {why}")),
             };
@@ -74,7 +83,7 @@ pub fn on_response(state: &mut VmState, token: u32, body_size: usize, dispatch: 
             }
         }
         Fetch::Jwks { token: t, lease } if t == token => {
-            let body = match read_response(body_size) {
+            let body = match read_response(num_headers, body_size) {
                 Ok(body) => body,
                 Err(why) => return fail(state, &lease, &format!("jwks: {why}")),
             };
@@ -109,13 +118,21 @@ pub fn expire_if_stale(state: &mut VmState, now: u64) {
     }
 }
 
+const NO_RESPONSE: &str = "no response (timeout, reset or connection failure)";
+
 fn timeout(state: &VmState) -> Duration {
     Duration::from_millis(state.config.entra.fetch_timeout_ms)
 }
 
-/// The callout's body if it answered 200 within the size bound. A reset or
-/// timeout arrives with no `:status` at all.
-fn read_response(body_size: usize) -> Result<Vec<u8>, String> {
+/// The callout's body if it answered 200 within the size bound. A failed
+/// callout arrives with no headers at all: Envoy then has no response header
+/// map, and `get_map_value_bytes` panics on the `BadArgument` it answers
+/// (Envoy itself answers a timeout with a 504 and a connection failure or a
+/// reset before any header with a 503).
+fn read_response(num_headers: usize, body_size: usize) -> Result<Vec<u8>, String> {
+    if num_headers == 0 {
+        return Err(NO_RESPONSE.into());
+    }
     let status = hostcalls::get_map_value_bytes(MapType::HttpCallResponseHeaders, ":status")
         .ok()
         .flatten();
@@ -125,7 +142,7 @@ fn read_response(body_size: usize) -> Result<Vec<u8>, String> {
             let shown: String = String::from_utf8_lossy(other).chars().take(3).collect();
             return Err(format!("status {shown}"));
         }
-        None => return Err("no response (timeout, reset or connection failure)".into()),
+        None => return Err(NO_RESPONSE.into()),
     }
     if body_size > MAX_DOCUMENT_BYTES {
         return Err(format!(

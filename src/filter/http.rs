@@ -156,6 +156,11 @@ fn decide(state: &SharedState, now: u64, may_wait: bool, body: Option<&[u8]>) ->
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
             .unwrap_or("")
     };
+    // HTTP/2 lets bytes >= 0x80 through in `:path`: such a path cannot be
+    // matched against the rules one way only, so it is refused, never read as "".
+    let unreadable_path = headers
+        .iter()
+        .any(|(n, v)| n == ":path" && std::str::from_utf8(v).is_err());
     let request = Request {
         method: pseudo(":method"),
         path: pseudo(":path"),
@@ -176,7 +181,14 @@ fn decide(state: &SharedState, now: u64, may_wait: bool, body: Option<&[u8]>) ->
         may_wait,
         retry_after_seconds,
     };
-    let decision = authorize(&request, &mut env);
+    let decision = if unreadable_path {
+        Decision::Respond {
+            response: crate::challenge::bad_request_response("the request path is ambiguous"),
+            reason: "invalid_request",
+        }
+    } else {
+        authorize(&request, &mut env)
+    };
     let metrics = &mut s.metrics;
     match &decision {
         Decision::Allow(a) => {

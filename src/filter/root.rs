@@ -54,7 +54,7 @@ impl Context for Root {
     fn on_http_call_response(
         &mut self,
         token_id: u32,
-        _headers: usize,
+        num_headers: usize,
         body_size: usize,
         _trailers: usize,
     ) {
@@ -65,7 +65,7 @@ impl Context for Root {
             let Ok(mut s) = state.try_borrow_mut() else {
                 return;
             };
-            fetch::on_response(&mut s, token_id, body_size, self);
+            fetch::on_response(&mut s, token_id, num_headers, body_size, self);
         }
         http::resolve_waiters(&state, now_ms());
     }
