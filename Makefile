@@ -60,13 +60,16 @@ toolchain: ## show (and install if missing) the wasm32 toolchain make uses
 
 # Each layer runs even when an earlier one failed; the summary then prints one
 # line per layer and make fails if any layer did.
-test: ## run every test layer (host unit, wasm32 unit, integration) and summarise
+test: ## run every test layer (host unit, wasm32 unit, integration, shipped configs, fuzz smoke, bench smoke) and summarise
 	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
 	@rc=0; \
 	scripts/test-layer.sh host "host unit tests, cargo test" $(MAKE) test-host || rc=1; \
 	scripts/test-layer.sh wasm "wasm32 unit tests, wasm-bindgen-test under node" $(MAKE) test-wasm || rc=1; \
 	scripts/test-layer.sh integration "Envoy integration tests, pytest tests/integration" $(MAKE) test-integration || rc=1; \
-	scripts/test-summary.sh $(TEST_LOGS) host wasm integration || rc=1; \
+	scripts/test-layer.sh deploy "shipped configs: envoy --mode validate, manifests, OCI layout" $(MAKE) test-deploy || rc=1; \
+	scripts/test-layer.sh fuzz "fuzz targets, smoke run (FUZZ_SMOKE_SECONDS each)" $(MAKE) fuzz-smoke || rc=1; \
+	scripts/test-layer.sh bench "bench harness smoke (numbers not checked)" $(MAKE) bench-smoke || rc=1; \
+	scripts/test-summary.sh $(TEST_LOGS) host wasm integration deploy fuzz bench || rc=1; \
 	exit $$rc
 
 test-host: ## layer 1: host unit tests (cargo test, all targets + doc tests)
