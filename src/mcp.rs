@@ -39,6 +39,7 @@ impl McpBodyError {
 #[derive(Deserialize)]
 struct Message {
     method: Option<String>,
+    #[serde(default, deserialize_with = "object")]
     params: Option<Params>,
 }
 
@@ -48,10 +49,39 @@ struct Params {
     uri: Option<serde_json::Value>,
 }
 
+/// `T` from a JSON object only (`null`: `None`). serde's derived structs
+/// also take an array, field by field, which would read `["tools/call"]`
+/// or `"params": ["divide"]` as something the server never sees.
+fn object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object or null")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    deserializer.deserialize_any(ObjectVisitor(std::marker::PhantomData))
+}
+
 /// Reads the call from the body and checks it against the headers (each
 /// header, when present, must equal what the body says).
 pub fn read_call(body: &[u8], headers: &[(String, Vec<u8>)]) -> Result<McpCall, McpBodyError> {
-    let message: Message = serde_json::from_slice(body).map_err(|_| McpBodyError::Unreadable)?;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let message: Message = object(&mut de)
+        .ok()
+        .flatten()
+        .filter(|_| de.end().is_ok())
+        .ok_or(McpBodyError::Unreadable)?;
     let name = message.params.and_then(|p| match (p.name, p.uri) {
         (Some(serde_json::Value::String(n)), _) => Some(n),
         (_, Some(serde_json::Value::String(u))) => Some(u),
@@ -167,6 +197,33 @@ mod tests {
         assert_eq!(
             read_call(unicode, &b64),
             Ok(call(Some("tools/call"), Some("tööl")))
+        );
+    }
+
+    /// Found by fuzzing (fuzz target `mcp_body`): serde's derived structs
+    /// also read arrays by position, so `["tools/list"]` passed as a call.
+    #[test]
+    fn arrays_are_never_read_as_objects() {
+        for body in [
+            &br#"["tools/list"]"#[..],
+            br#"["", null]"#,
+            br#" ["tools/call", {"name": "divide"}]"#,
+            br#"{"method":"tools/call","params":["divide"]}"#,
+            br#"{"method":"tools/call","params":"divide"}"#,
+            br#"{"method":"tools/list"} x"#,
+            b"null",
+        ] {
+            assert_eq!(
+                read_call(body, &[]),
+                Err(McpBodyError::Unreadable),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let null_params = br#" {"method":"tools/call","params":null} "#;
+        assert_eq!(
+            read_call(null_params, &[]),
+            Ok(call(Some("tools/call"), None))
         );
     }
 

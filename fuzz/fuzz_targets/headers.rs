@@ -62,9 +62,14 @@ fuzz_target!(|data: &[u8]| {
     // -- paths and rules
     let n = normalize_path(&req.path);
     assert!(n.starts_with('/'), "{n}");
-    assert_eq!(normalize_path(&n), n, "normalize_path is not idempotent");
+    // Idempotent, except where its single decoding pass (unreserved
+    // escapes, `%2F`, `%5C`) leaves a new escape behind (`%4%41` -> `%4A`):
+    // decoding once is what upstreams do.
+    if !n.contains('%') {
+        assert_eq!(normalize_path(&n), n, "normalize_path is not idempotent");
+    }
     assert!(
-        !n.contains("//") && !n.contains('\\') && !n.contains(['?', '#']),
+        !n.contains("//") && !n.contains(['\\', '?', '#', ';']),
         "{n}"
     );
     assert!(n == "/" || !n.ends_with('/'), "{n}");

@@ -3,8 +3,9 @@
 
 use super::host::now_ms;
 use super::metrics::subscription_metric;
-use super::state::{SharedState, Waiter, MAX_WAITERS};
-use crate::authorize::{authorize, Decision, Env, KeyWait, Request};
+use super::state::SharedState;
+use super::waiters::{self, BODY_ARRIVAL_MS};
+use crate::authorize::{authorize, Decision, Env, Request};
 use crate::keys::RefreshPolicy;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -36,7 +37,7 @@ impl Http {
     fn finish(&mut self, now: u64, decision: Option<Decision>, body: Option<&[u8]>) -> Action {
         match decision {
             Some(Decision::WaitForKeys(wait)) => {
-                if enqueue(&self.state, self.context_id, wait, now, body.is_some()) {
+                if waiters::enqueue(&self.state, self.context_id, wait, now, body.is_some()) {
                     return Action::Pause;
                 }
                 apply(decide(&self.state, now, false, body))
@@ -63,6 +64,10 @@ impl HttpContext for Http {
             Some(Decision::NeedBody) if end_of_stream => self.run(now, Some(&[])),
             Some(Decision::NeedBody) => {
                 self.awaiting_body = true;
+                if let Ok(mut s) = self.state.try_borrow_mut() {
+                    s.body_waiters
+                        .push((self.context_id, now + BODY_ARRIVAL_MS));
+                }
                 Action::Pause
             }
             decision => self.finish(now, decision, None),
@@ -70,6 +75,9 @@ impl HttpContext for Http {
     }
 
     fn on_http_request_body(&mut self, body_size: usize, end_of_stream: bool) -> Action {
+        if let Ok(mut s) = self.state.try_borrow_mut() {
+            s.body_waiters.retain(|(id, _)| *id != self.context_id);
+        }
         if !self.awaiting_body {
             // With Envoy's `allow_on_headers_stop_iteration` the body arrives while
             // the headers wait for keys: it must wait with them, not go upstream.
@@ -120,6 +128,7 @@ impl Drop for Http {
     fn drop(&mut self) {
         if let Ok(mut s) = self.state.try_borrow_mut() {
             s.waiters.retain(|w| w.context_id != self.context_id);
+            s.body_waiters.retain(|(id, _)| *id != self.context_id);
         }
     }
 }
@@ -147,7 +156,12 @@ fn too_large() -> Decision {
 }
 
 /// Reads the request and decides; `None` when the host gave no headers.
-fn decide(state: &SharedState, now: u64, may_wait: bool, body: Option<&[u8]>) -> Option<Decision> {
+pub(super) fn decide(
+    state: &SharedState,
+    now: u64,
+    may_wait: bool,
+    body: Option<&[u8]>,
+) -> Option<Decision> {
     let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).ok()?;
     let pseudo = |name: &str| {
         headers
@@ -218,7 +232,7 @@ fn decide(state: &SharedState, now: u64, may_wait: bool, body: Option<&[u8]>) ->
 }
 
 /// Applies a final decision to the current (effective) stream.
-fn apply(decision: Option<Decision>) -> Action {
+pub(super) fn apply(decision: Option<Decision>) -> Action {
     match decision {
         Some(Decision::Allow(allowed)) => {
             for name in &allowed.remove_headers {
@@ -250,80 +264,5 @@ fn apply(decision: Option<Decision>) -> Action {
             );
             Action::Pause
         }
-    }
-}
-
-fn enqueue(state: &SharedState, context_id: u32, wait: KeyWait, now: u64, with_body: bool) -> bool {
-    let Ok(mut s) = state.try_borrow_mut() else {
-        return false;
-    };
-    if s.waiters.len() >= MAX_WAITERS || s.config.entra.key_wait_ms == 0 {
-        return false;
-    }
-    if wait == KeyWait::UnknownKid {
-        s.kid_miss = true;
-    }
-    let deadline_ms = now + s.config.entra.key_wait_ms;
-    let generation = s.keys.generation();
-    s.waiters.push(Waiter {
-        kind: wait,
-        context_id,
-        deadline_ms,
-        generation,
-        with_body,
-    });
-    s.metrics.inc("requests_waited_for_keys");
-    true
-}
-
-/// Decides again for paused requests whose wait is over: keys changed,
-/// no fetch is in flight anywhere, or their deadline passed.
-pub fn resolve_waiters(state: &SharedState, now: u64) {
-    let ready: Vec<(u32, bool)> = {
-        let Ok(mut s) = state.try_borrow_mut() else {
-            return;
-        };
-        if s.waiters.is_empty() {
-            return;
-        }
-        let generation = s.keys.generation();
-        let fetching =
-            s.last_status.lease_until > now || !matches!(s.fetch, super::state::Fetch::Idle);
-        // A rate-limited kid-miss re-fetch that will start in time keeps
-        // its requests waiting.
-        let refetch_at = s
-            .kid_miss
-            .then(|| s.policy.kid_miss_allowed_at(&s.last_status));
-        let mut ready = Vec::new();
-        s.waiters.retain(|w| {
-            let scheduled =
-                w.kind == KeyWait::UnknownKid && refetch_at.is_some_and(|at| at <= w.deadline_ms);
-            let done =
-                w.generation != generation || now >= w.deadline_ms || !(fetching || scheduled);
-            if done {
-                ready.push((w.context_id, w.with_body));
-            }
-            !done
-        });
-        ready
-    };
-    let root = state.try_borrow().map(|s| s.root_context_id).unwrap_or(0);
-    for (context_id, with_body) in ready {
-        if hostcalls::set_effective_context(context_id).is_err() {
-            continue;
-        }
-        let body = with_body.then(|| {
-            hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        });
-        let decision = decide(state, now, false, body.as_deref());
-        if let Action::Continue = apply(decision) {
-            let _ = hostcalls::resume_http_request();
-        }
-    }
-    if root != 0 {
-        let _ = hostcalls::set_effective_context(root);
     }
 }

@@ -5,6 +5,7 @@ use super::fetch::{self, Dispatch};
 use super::host::{log, now_ms, shared_get, shared_set, Backend};
 use super::http::{self, Http};
 use super::state::{SharedState, VmState};
+use super::waiters;
 use crate::authorize::KeyWait;
 use crate::config;
 use crate::keys::{parse_jwks, KeySet, RefreshState, SharedKeys, SharedStatus};
@@ -67,7 +68,7 @@ impl Context for Root {
             };
             fetch::on_response(&mut s, token_id, num_headers, body_size, self);
         }
-        http::resolve_waiters(&state, now_ms());
+        waiters::resolve_waiters(&state, now_ms());
     }
 }
 
@@ -157,7 +158,8 @@ impl RootContext for Root {
             s.last_status = SharedStatus::decode(bytes.as_deref());
             s.metrics.flush();
         }
-        http::resolve_waiters(&state, now);
+        waiters::resolve_waiters(&state, now);
+        waiters::expire_body_waiters(&state, now);
     }
 
     fn create_http_context(&self, context_id: u32) -> Option<Box<dyn HttpContext>> {

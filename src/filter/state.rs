@@ -47,6 +47,9 @@ pub struct VmState {
     pub keys_key: String,
     /// A request met an unknown kid since the last tick.
     pub kid_miss: bool,
+    /// Streams holding headers until their body arrives: (context, deadline).
+    pub body_waiters: Vec<(u32, u64)>,
+    pub warned_missing_body: bool,
     pub root_context_id: u32,
 }
 
@@ -70,6 +73,8 @@ impl VmState {
             status_key: format!("{namespace}/status"),
             keys_key: format!("{namespace}/jwks"),
             kid_miss: false,
+            body_waiters: Vec::new(),
+            warned_missing_body: false,
             root_context_id,
             config: Rc::new(config),
         }
