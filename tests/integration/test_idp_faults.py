@@ -165,7 +165,15 @@ def _observe_group(factory, cases: list[NoKeysCase]) -> dict[str, NoKeysObservat
                 time.sleep(0.05)
         concurrently(recover, len(cases), workers=len(cases))
 
-        text = envoy.log_text()
+        # The log is flushed every 50 ms: a recovery may be answered before its line is written.
+        deadline = time.monotonic() + 3
+        while True:
+            text = envoy.log_text()
+            updated = all(_log_prefix(n) + "signing keys updated: " in text
+                          for n, case in enumerate(cases) if observations[case.id].recovered is not None)
+            if updated or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         crashes = crash_lines(envoy)
         for n, (case, issuer) in enumerate(zip(cases, issuers)):
             observation = observations[case.id]
