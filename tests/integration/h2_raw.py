@@ -15,6 +15,7 @@ whose value may be Huffman-coded digits); DATA frames of stream 1 form the body.
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 from dataclasses import dataclass
@@ -36,8 +37,6 @@ class H2Response:
     reset: bool  # RST_STREAM or GOAWAY before a complete response
 
     def json(self):
-        import json
-
         return json.loads(self.body)
 
 

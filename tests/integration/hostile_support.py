@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -188,8 +189,6 @@ class EnvoyReply(Expect):
 
 def assert_filter_never_saw(metrics: Metrics, wait: float = 0.3) -> None:
     """No counter of the filter moved within a few flush ticks (100 ms each)."""
-    import time
-
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         moved = metrics.delta()
@@ -226,10 +225,14 @@ def sign_raw(issuer: Issuer, header: bytes, payload: bytes, key: str = "signing"
     return f"{signing_input}.{b64url(signer.sign(signing_input.encode('ascii')))}"
 
 
+def json_bytes(value) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
 def claims_with(issuer: Issuer, extra: bytes, **overrides) -> bytes:
     """The JSON of valid v2 claims with `extra` (raw JSON members) appended, so a test
     can repeat a member or write what json.dumps cannot (5000-deep arrays, 1e400)."""
-    base = json.dumps(issuer.tokens.claims_v2(**overrides), separators=(",", ":")).encode()
+    base = json_bytes(issuer.tokens.claims_v2(**overrides))
     return base[:-1] + b"," + extra + b"}"
 
 

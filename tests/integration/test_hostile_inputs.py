@@ -14,22 +14,21 @@ keys, and path tricks against a `require: none` rule.
 from __future__ import annotations
 
 import time
-import urllib.parse
 
 import pytest
 from h2_raw import get as h2_get
 from hostile_support import (
     AMBIGUOUS_PATH, ONE_KEY, ROLE, SUBSCRIPTION_HEADER, SUBSCRIPTION_KEY, TENANT, BadRequest, Case, EnvoyReply,
-    Forwarded, Insufficient, InvalidToken, KeyInvalid, KeyMissing, NoCredentials, OneToken, Req, assert_filter_never_saw,
-    bearer_req, claims_with, default_header, hostile_config, nested, non_canonical_last_char, parts, random_segment,
-    sign_raw, token_of_length, with_signature,
+    Forwarded, Insufficient, InvalidToken, KeyInvalid, KeyMissing, NoCredentials, OneToken, Req,
+    assert_filter_never_saw, bearer_req, claims_with, default_header, hostile_config, nested, non_canonical_last_char,
+    json_bytes, parts, random_segment, sign_raw, token_of_length, with_signature,
 )
 from http_client import request
 from issuer import REMOVE, Issuer
 from issuer.tokens import forge_alg_none, forge_hmac_with_public_key, json_segment
 from jwt_support import (
-    ALG, AUDIENCE, BAD_SIGNATURE, CRIT, EXPIRED, ISSUER, MALFORMED, METRIC_PREFIX, NO_KID, NOT_YET, TENANT as TENANT_ERR,
-    TOO_LARGE, UNKNOWN_KEY, Metrics, bearer, concurrently,
+    ALG, AUDIENCE, BAD_SIGNATURE, CRIT, EXPIRED, ISSUER, MALFORMED, METRIC_PREFIX, NO_KID, NOT_YET,
+    TENANT as TENANT_ERR, TOO_LARGE, UNKNOWN_KEY, Metrics, bearer, concurrently,
 )
 from vm_health import assert_vms_healthy, vm_snapshot
 
@@ -88,17 +87,18 @@ OK = Forwarded()
 
 CASES: list[Case] = [
     # --- algorithm: never chosen by the token ---------------------------------------
-    Case("alg-None", lambda i: bearer_req(forge_alg_none(i.tokens.claims_v2(), {"alg": "None", "kid": i.keys.signing.kid})),
-         InvalidToken(ALG[0])),
-    Case("alg-NONE", lambda i: bearer_req(forge_alg_none(i.tokens.claims_v2(), {"alg": "NONE", "kid": i.keys.signing.kid})),
-         InvalidToken(ALG[0])),
+    Case("alg-None", lambda i: bearer_req(forge_alg_none(
+        i.tokens.claims_v2(), {"alg": "None", "kid": i.keys.signing.kid})), InvalidToken(ALG[0])),
+    Case("alg-NONE", lambda i: bearer_req(forge_alg_none(
+        i.tokens.claims_v2(), {"alg": "NONE", "kid": i.keys.signing.kid})), InvalidToken(ALG[0])),
     Case("alg-nOnE-with-signature", lambda i: bearer_req(forge_alg_none(
         i.tokens.claims_v2(), {"alg": "nOnE", "kid": i.keys.signing.kid}, _sig(i.tokens.v2()))), InvalidToken(ALG[0])),
     Case("alg-empty", lambda i: bearer_req(i.tokens.v2(header={"alg": ""})), InvalidToken(ALG[0])),
     Case("alg-lowercase-rs256", lambda i: bearer_req(i.tokens.v2(header={"alg": "rs256"})), InvalidToken(ALG[0])),
     Case("alg-trailing-space", lambda i: bearer_req(i.tokens.v2(header={"alg": "RS256 "})), InvalidToken(ALG[0])),
     Case("alg-missing", lambda i: bearer_req(i.tokens.v2(header={"alg": REMOVE})), InvalidToken(MALFORMED[0])),
-    Case("alg-array", lambda i: bearer_req(i.tokens.sign(i.tokens.claims_v2(), header={"alg": ["RS256"]}, sign_alg="RS256")), InvalidToken(MALFORMED[0])),
+    Case("alg-array", lambda i: bearer_req(i.tokens.sign(
+        i.tokens.claims_v2(), header={"alg": ["RS256"]}, sign_alg="RS256")), InvalidToken(MALFORMED[0])),
     Case("alg-null", lambda i: bearer_req(i.tokens.v2(header={"alg": None})), InvalidToken(MALFORMED[0])),
     Case("hs256-public-key-der", lambda i: bearer_req(forge_hmac_with_public_key(
         i.tokens.claims_v2(), i.keys.signing, key_form="der")), InvalidToken(ALG[0]), frozenset({"signature"})),
@@ -138,8 +138,8 @@ CASES: list[Case] = [
     Case("leading-dot", lambda i: bearer_req("." + i.tokens.v2()), InvalidToken(MALFORMED[0])),
     Case("trailing-dot", lambda i: bearer_req(i.tokens.v2() + "."), InvalidToken(MALFORMED[0])),
     # --- kid --------------------------------------------------------------------------
-    Case("kid-unknown-path-traversal", lambda i: bearer_req(i.tokens.v2(key="unpublished", header={"kid": "../../jwks"})),
-         InvalidToken(UNKNOWN_KEY[0])),
+    Case("kid-unknown-path-traversal", lambda i: bearer_req(i.tokens.v2(
+        key="unpublished", header={"kid": "../../jwks"})), InvalidToken(UNKNOWN_KEY[0])),
     Case("kid-empty", lambda i: bearer_req(i.tokens.v2(header={"kid": ""})), InvalidToken(MALFORMED[0])),
     Case("kid-null", lambda i: bearer_req(i.tokens.v2(header={"kid": None})), InvalidToken(NO_KID[0])),
     Case("kid-number", lambda i: bearer_req(i.tokens.v2(header={"kid": 1})), InvalidToken(MALFORMED[0])),
@@ -175,7 +175,8 @@ CASES: list[Case] = [
     # --- JWE and other shapes -----------------------------------------------------------
     Case("jwe-compact-5-parts", lambda i: bearer_req(".".join([
         json_segment({"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": i.keys.signing.kid}),
-        random_segment(256), random_segment(12), random_segment(300), random_segment(16)])), InvalidToken(MALFORMED[0])),
+        random_segment(256), random_segment(12), random_segment(300), random_segment(16)])),
+         InvalidToken(MALFORMED[0])),
     Case("jwe-header-in-3-parts", lambda i: bearer_req(i.tokens.v2(header={"enc": "A256GCM"})),
          InvalidToken(MALFORMED[0])),
     Case("zip-header", lambda i: bearer_req(i.tokens.v2(header={"zip": "DEF"})), InvalidToken(MALFORMED[0])),
@@ -186,7 +187,8 @@ CASES: list[Case] = [
          InvalidToken(MALFORMED[0])),
     # --- sizes: max_token_bytes (16 KiB) and Envoy's 60 KiB of headers -----------------
     Case("token-exactly-max-token-bytes", lambda i: bearer_req(token_of_length(i, MAX_TOKEN_BYTES)), OK),
-    Case("token-one-byte-over", lambda i: bearer_req(token_of_length(i, MAX_TOKEN_BYTES + 1)), InvalidToken(TOO_LARGE[0])),
+    Case("token-one-byte-over", lambda i: bearer_req(token_of_length(i, MAX_TOKEN_BYTES + 1)),
+         InvalidToken(TOO_LARGE[0])),
     Case("authorization-59-KiB", lambda i: _auth(b"Bearer " + b"a" * (59 * 1024)), InvalidToken(TOO_LARGE[0])),
     Case("authorization-over-envoy-60-KiB", lambda i: _auth(b"Bearer " + b"a" * ENVOY_HEADERS_LIMIT),
          EnvoyReply(431, b"Request Header Fields Too Large")),
@@ -339,12 +341,6 @@ CASES: list[Case] = [
 ]
 
 
-def json_bytes(value) -> bytes:
-    import json
-
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
 def _send(envoy, req: Req):
     return request(envoy.port, "GET", req.target, list(req.headers))
 
@@ -375,7 +371,8 @@ def test_embedded_key_urls_are_never_fetched(envoy, module_issuer):
 
 H2_CASES = [
     # (id, :path, Authorization or None, expected status, expected body)
-    ("0xff-in-path-protected", b"/mcp/\xff", None, 400, {"error": "invalid_request", "error_description": AMBIGUOUS_PATH}),
+    ("0xff-in-path-protected", b"/mcp/\xff", None, 400,
+     {"error": "invalid_request", "error_description": AMBIGUOUS_PATH}),
     ("0xff-in-path-under-public-rule", b"/health/\xff", None, 400,
      {"error": "invalid_request", "error_description": AMBIGUOUS_PATH}),
     ("0xff-in-path-role-rule-valid-token", b"/mcp/admin/\xff", "valid", 400,
