@@ -299,7 +299,9 @@ def test_identity_headers_reach_the_mcp_server_and_spoofs_do_not(endpoint, adder
 
 def test_bodies_over_the_inspection_limit_are_refused(endpoint, divider_token, upstream):
     """The filter buffers at most mcp.max_body_bytes (default 512 KiB) to read the call."""
-    padding = "x" * (1 << 20)
+    # Over the filter's limit but under Envoy's own 1 MiB buffer limit, so
+    # the answer is always the filter's (Envoy's 413 would race it).
+    padding = "x" * (700 << 10)
     response = endpoint.post(tool_call("add", a=1, b=2, note=padding), mcp_headers(divider_token))
     assert response.status == 413, response
     assert response.json() == {"error": "invalid_request",
