@@ -95,7 +95,7 @@ pub fn bad_request_response(description: &'static str) -> Response {
 }
 
 /// RFC 7230 quoted-string content: `"` and `\` escaped, controls dropped.
-fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for c in value.chars() {
         match c {

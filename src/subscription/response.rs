@@ -1,6 +1,7 @@
 //! The 401s APIM clients already know how to read: APIM's JSON body and
 //! messages, word for word, and its `AzureApiManagementKey` challenge.
 
+use crate::challenge::quote;
 use crate::config::SubscriptionConfig;
 use crate::response::Response;
 use serde::Serialize;
@@ -48,22 +49,6 @@ fn denial(cfg: &SubscriptionConfig, message: &str) -> Response {
         .with_header("www-authenticate", challenge(cfg))
         .with_header("access-control-allow-origin", "*")
         .with_header("access-control-expose-headers", "WWW-Authenticate")
-}
-
-/// Quoted-string content: the configuration allows `"` and `\` in the realm.
-fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for c in value.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
