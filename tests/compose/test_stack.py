@@ -19,6 +19,8 @@ TENANT = "11111111-2222-3333-4444-555555555555"
 AUTHORITY = "http://issuer:9000"  # the simulator's base URL inside the stack
 PRM_URL = "http://localhost:10000/.well-known/oauth-protected-resource/mcp"
 SCOPE = "calculator.add"
+# Challenges name the scope as Entra issues it (the `scopes_supported` entry).
+REQUESTABLE_SCOPE = f"api://aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee/{SCOPE}"
 SUBSCRIPTION_KEY = "compose-test-key"
 PARAM = re.compile(r'([a-z_]+)="([^"]*)"')
 
@@ -55,7 +57,7 @@ def test_no_credentials_is_challenged_with_resource_metadata(stack):
     answer = get(stack, "/mcp")
     assert answer.status_code == 401
     challenge = answer.headers["WWW-Authenticate"]
-    assert params(challenge) == {"scope": SCOPE, "resource_metadata": PRM_URL}, challenge
+    assert params(challenge) == {"scope": REQUESTABLE_SCOPE, "resource_metadata": PRM_URL}, challenge
     assert "error=" not in challenge
 
 
@@ -74,7 +76,7 @@ def test_missing_scope_is_403_insufficient_scope(stack):
     assert answer.status_code == 403, answer.text
     found = params(answer.headers["WWW-Authenticate"])
     assert found["error"] == "insufficient_scope"
-    assert found["scope"] == SCOPE
+    assert found["scope"] == REQUESTABLE_SCOPE
     assert found["resource_metadata"] == PRM_URL
 
 
