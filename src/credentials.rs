@@ -18,33 +18,35 @@ pub enum Bearer<'a> {
 /// `Bearer <token>`, without validating anything: for the cache lookup,
 /// whose hit proves the bytes are a verified token.
 pub fn bearer_fast_path(headers: &[(String, Vec<u8>)]) -> Option<&[u8]> {
-    let mut found = None;
-    for (name, value) in headers {
-        if name.eq_ignore_ascii_case("authorization") {
-            if found.is_some() {
-                return None;
-            }
-            found = Some(value);
-        }
-    }
-    let value = found?;
+    let value = authorization(headers).ok()??;
     let (scheme, token) = value.split_at_checked(7)?;
     scheme.eq_ignore_ascii_case(b"bearer ").then_some(token)
+}
+
+/// A second `Authorization` header.
+struct Repeated;
+
+/// The one `Authorization` value, if any; a repeated header is never
+/// resolved to either copy.
+fn authorization(headers: &[(String, Vec<u8>)]) -> Result<Option<&[u8]>, Repeated> {
+    let mut values = headers
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+    match (values.next(), values.next()) {
+        (Some(_), Some(_)) => Err(Repeated),
+        (first, None) => Ok(first.map(|(_, v)| v.as_slice())),
+        (None, Some(_)) => Ok(None),
+    }
 }
 
 /// Scans every header: a repeated `Authorization` must not let one copy
 /// be checked while the upstream trusts another.
 pub fn find_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
-    let mut values = headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"));
-    let Some((_, value)) = values.next() else {
-        return Bearer::Absent;
+    let value = match authorization(headers) {
+        Err(Repeated) => return Bearer::Multiple,
+        Ok(None) => return Bearer::Absent,
+        Ok(Some(value)) => trim_ows(value),
     };
-    if values.next().is_some() {
-        return Bearer::Multiple;
-    }
-    let value = trim_ows(value);
     // Envoy folds repeated `Authorization` lines into one comma-joined value
     // before filters see it: a bearer credential after a comma is a second
     // credential, whatever scheme comes first ("Basic x,Bearer y").

@@ -128,6 +128,8 @@ impl RootContext for Root {
             };
             let (bytes, cas) = shared_get(&s.status_key);
             let status = SharedStatus::decode(bytes.as_deref());
+            // What this VM writes below (a lease, a failure) replaces it.
+            s.last_status = status.clone();
             if status.generation != s.keys.generation() && status.generation > 0 {
                 load_shared_keys(&mut s);
             }
@@ -138,6 +140,7 @@ impl RootContext for Root {
                     s.policy.plan(&status, now, s.kid_miss, jitter)
                 {
                     if shared_set(&s.status_key, &lease.encode(), cas).is_ok() {
+                        s.last_status = lease.clone();
                         s.kid_miss = false;
                         if reason == crate::keys::FetchReason::KidMiss {
                             s.metrics.inc("jwks_fetch.kid_miss");
@@ -154,8 +157,6 @@ impl RootContext for Root {
                         .any(|w| w.kind == KeyWait::UnknownKid && w.deadline_ms >= allowed_at);
                 }
             }
-            let (bytes, _) = shared_get(&s.status_key);
-            s.last_status = SharedStatus::decode(bytes.as_deref());
             s.metrics.flush();
         }
         waiters::resolve_waiters(&state, now);

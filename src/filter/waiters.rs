@@ -18,16 +18,17 @@ pub fn expire_body_waiters(state: &SharedState, now: u64) {
         let Ok(mut s) = state.try_borrow_mut() else {
             return;
         };
-        if s.body_waiters.iter().all(|(_, deadline)| *deadline > now) {
+        let mut expired = Vec::new();
+        s.body_waiters.retain(|&(id, deadline)| {
+            let waiting = deadline > now;
+            if !waiting {
+                expired.push((id, ()));
+            }
+            waiting
+        });
+        if expired.is_empty() {
             return;
         }
-        let expired: Vec<u32> = s
-            .body_waiters
-            .iter()
-            .filter(|(_, deadline)| *deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        s.body_waiters.retain(|(_, deadline)| *deadline > now);
         let warn = !s.warned_missing_body;
         s.warned_missing_body = true;
         (expired, warn)
@@ -39,14 +40,22 @@ pub fn expire_body_waiters(state: &SharedState, now: u64) {
              need allow_on_headers_stop_iteration: true in the Wasm filter config",
         );
     }
+    on_streams(state, expired, |_| {
+        let _ = hostcalls::send_http_response(
+            500,
+            vec![("content-type", "text/plain")],
+            Some(b"the request body did not reach the authorization filter\n"),
+        );
+    });
+}
+
+/// Runs `act` as each stream that still exists (made the effective
+/// context first), then makes the root context effective again.
+fn on_streams<T>(state: &SharedState, streams: Vec<(u32, T)>, mut act: impl FnMut(T)) {
     let root = state.try_borrow().map(|s| s.root_context_id).unwrap_or(0);
-    for context_id in expired {
+    for (context_id, item) in streams {
         if hostcalls::set_effective_context(context_id).is_ok() {
-            let _ = hostcalls::send_http_response(
-                500,
-                vec![("content-type", "text/plain")],
-                Some(b"the request body did not reach the authorization filter\n"),
-            );
+            act(item);
         }
     }
     if root != 0 {
@@ -114,11 +123,7 @@ pub fn resolve_waiters(state: &SharedState, now: u64) {
         });
         ready
     };
-    let root = state.try_borrow().map(|s| s.root_context_id).unwrap_or(0);
-    for (context_id, with_body) in ready {
-        if hostcalls::set_effective_context(context_id).is_err() {
-            continue;
-        }
+    on_streams(state, ready, |with_body| {
         let body = with_body.then(|| {
             hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX)
                 .ok()
@@ -129,8 +134,5 @@ pub fn resolve_waiters(state: &SharedState, now: u64) {
         if let Action::Continue = apply(decision) {
             let _ = hostcalls::resume_http_request();
         }
-    }
-    if root != 0 {
-        let _ = hostcalls::set_effective_context(root);
-    }
+    });
 }
