@@ -14,6 +14,10 @@ pub enum BearerFailure {
     InsufficientScope(&'static str),
 }
 
+/// Two bearer credentials: never a guess at which one counts.
+pub const MULTIPLE_BEARER_TOKENS: BearerFailure =
+    BearerFailure::InvalidRequest("send exactly one bearer token");
+
 impl BearerFailure {
     pub fn status(&self) -> u32 {
         match self {

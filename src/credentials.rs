@@ -1,6 +1,8 @@
 //! Finding the bearer token among all request headers (raw bytes: a header
 //! value is client-controlled and need not be UTF-8).
 
+use crate::headers::Header;
+
 /// What the `Authorization` headers hold, as RFC 6750 §2.1 reads them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bearer<'a> {
@@ -17,7 +19,7 @@ pub enum Bearer<'a> {
 /// The token of the only `Authorization` header when it reads exactly
 /// `Bearer <token>`, without validating anything: for the cache lookup,
 /// whose hit proves the bytes are a verified token.
-pub fn bearer_fast_path(headers: &[(String, Vec<u8>)]) -> Option<&[u8]> {
+pub fn bearer_fast_path<'a>(headers: &[Header<'a>]) -> Option<&'a [u8]> {
     let value = authorization(headers).ok()??;
     let (scheme, token) = value.split_at_checked(7)?;
     scheme.eq_ignore_ascii_case(b"bearer ").then_some(token)
@@ -28,20 +30,20 @@ struct Repeated;
 
 /// The one `Authorization` value, if any; a repeated header is never
 /// resolved to either copy.
-fn authorization(headers: &[(String, Vec<u8>)]) -> Result<Option<&[u8]>, Repeated> {
+fn authorization<'a>(headers: &[Header<'a>]) -> Result<Option<&'a [u8]>, Repeated> {
     let mut values = headers
         .iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"));
     match (values.next(), values.next()) {
         (Some(_), Some(_)) => Err(Repeated),
-        (first, None) => Ok(first.map(|(_, v)| v.as_slice())),
+        (first, None) => Ok(first.map(|(_, v)| *v)),
         (None, Some(_)) => Ok(None),
     }
 }
 
 /// Scans every header: a repeated `Authorization` must not let one copy
 /// be checked while the upstream trusts another.
-pub fn find_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
+pub fn find_bearer<'a>(headers: &[Header<'a>]) -> Bearer<'a> {
     let value = match authorization(headers) {
         Err(Repeated) => return Bearer::Multiple,
         Ok(None) => return Bearer::Absent,
@@ -92,16 +94,13 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn h(pairs: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.to_vec()))
-            .collect()
+    fn h<'a>(pairs: &[(&'a str, &'a [u8])]) -> Vec<Header<'a>> {
+        pairs.to_vec()
     }
 
     #[test]
     fn bearer_extraction_table() {
-        type Headers = Vec<(String, Vec<u8>)>;
+        type Headers<'a> = Vec<Header<'a>>;
         let cases: Vec<(Headers, Bearer)> = vec![
             (h(&[]), Bearer::Absent),
             (h(&[("x-other", b"Bearer a")]), Bearer::Absent),

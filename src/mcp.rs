@@ -2,6 +2,7 @@
 //! tool (or resource/prompt) name, from the body, cross-checked with the
 //! `Mcp-Method` / `Mcp-Name` headers of the 2026-07-28 transport.
 
+use crate::headers::Header;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
@@ -75,7 +76,7 @@ where
 
 /// Reads the call from the body and checks it against the headers (each
 /// header, when present, must equal what the body says).
-pub fn read_call(body: &[u8], headers: &[(String, Vec<u8>)]) -> Result<McpCall, McpBodyError> {
+pub fn read_call(body: &[u8], headers: &[Header<'_>]) -> Result<McpCall, McpBodyError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let message: Message = object(&mut de)
         .ok()
@@ -94,7 +95,7 @@ pub fn read_call(body: &[u8], headers: &[(String, Vec<u8>)]) -> Result<McpCall, 
     let header = |wanted: &str| {
         headers
             .iter()
-            .find(|(n, _)| n == wanted)
+            .find(|(n, _)| *n == wanted)
             .map(|(_, v)| decode_header(v))
     };
     // A header that is present but cannot be decoded (`Some(None)`) agrees
@@ -131,11 +132,8 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    fn h(pairs: &[(&str, &str)]) -> Vec<(String, Vec<u8>)> {
-        pairs
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect()
+    fn h<'a>(pairs: &[(&'a str, &'a str)]) -> Vec<Header<'a>> {
+        pairs.iter().map(|(n, v)| (*n, v.as_bytes())).collect()
     }
 
     fn call(method: Option<&str>, name: Option<&str>) -> McpCall {
@@ -235,7 +233,7 @@ mod tests {
         let bad_b64 = h(&[("mcp-name", "=?base64?!!?=")]);
         assert_eq!(read_call(list, &bad_b64), Err(McpBodyError::HeaderMismatch));
         let reply = br#"{"jsonrpc":"2.0","id":3,"result":{}}"#;
-        let not_utf8 = vec![("mcp-method".to_string(), b"\xff".to_vec())];
+        let not_utf8: Vec<Header> = vec![("mcp-method", b"\xff")];
         assert_eq!(
             read_call(reply, &not_utf8),
             Err(McpBodyError::HeaderMismatch)

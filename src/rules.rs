@@ -142,6 +142,10 @@ pub fn select<'a>(
     raw_path: &str,
     call: Option<&McpCall>,
 ) -> Result<Option<&'a Rule>, AmbiguousPath> {
+    if rules.is_empty() {
+        // Every path gets the default rule: no reading of it can differ.
+        return Ok(None);
+    }
     let literal = raw_path.split(['?', '#']).next().unwrap_or("");
     let normalized = normalize_path(raw_path);
     let chosen = find(rules, &normalized, call);

@@ -16,8 +16,12 @@ fuzz_target!(|data: &[u8]| {
         (h, Some(body)) => (h, body),
         (_, None) => (Vec::new(), data.to_vec()),
     };
-    let result = read_call(&body, &headers);
-    assert_eq!(result, read_call(&body, &headers), "deterministic");
+    let view: Vec<(&str, &[u8])> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect();
+    let result = read_call(&body, &view);
+    assert_eq!(result, read_call(&body, &view), "deterministic");
     let Ok(call) = result else {
         if result == Err(McpBodyError::HeaderMismatch) {
             // The body alone must read; only the headers disagree.

@@ -12,7 +12,9 @@ use entra_guard::authorize::{authorize, Allowed, Decision, Env, Request};
 use entra_guard::cache::TokenCache;
 use entra_guard::config::{self, Config};
 use entra_guard::credentials::{find_bearer, Bearer};
+use entra_guard::headers::Header;
 use entra_guard::keys::{parse_jwks, KeySet, RsaKey};
+use entra_guard::prepared::PreparedResponses;
 use entra_guard::response::Response;
 use entra_guard::signature::{RustVerifier, SignatureVerifier};
 use entra_guard::subscription::{find_key, strip_query_param, KeyPresence};
@@ -178,6 +180,14 @@ pub struct Req {
 }
 
 impl Req {
+    /// The headers as the core takes them (borrowed, like the glue's).
+    pub fn view(&self) -> Vec<Header<'_>> {
+        self.headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_slice()))
+            .collect()
+    }
+
     pub fn header(&self, name: &str) -> Option<&[u8]> {
         self.headers
             .iter()
@@ -296,15 +306,18 @@ pub fn assert_response_sane(r: &Response) {
 /// Runs `authorize` the way the glue does: again with the body after
 /// `NeedBody`, again without waiting after `WaitForKeys`.
 pub fn decide(req: &Req, cfg: &Config, keys: &KeySet, cache: &mut TokenCache) -> Decision {
+    let headers = req.view();
+    let prepared = PreparedResponses::new(cfg);
     let run = |cache: &mut TokenCache, body: Option<&[u8]>, may_wait: bool| {
         let request = Request {
             method: &req.method,
             path: &req.path,
-            headers: &req.headers,
+            headers: &headers,
             body,
         };
         let mut env = Env {
             config: cfg,
+            prepared: &prepared,
             keys,
             verifier: &MemoVerifier,
             cache,
@@ -347,7 +360,8 @@ pub fn value_stricter(e: &serde_json::Error) -> bool {
 /// Every invariant of one decision on one request under one configuration.
 pub fn check_decision(fx: &Fixtures, which: Which, keys_known: bool, req: &Req, d: &Decision) {
     let cfg = fx.config(which);
-    let bearer = find_bearer(&req.headers);
+    let headers = req.view();
+    let bearer = find_bearer(&headers);
     match d {
         Decision::Allow(a) => check_allowed(fx, which, keys_known, req, a, bearer),
         Decision::Respond { response, reason } => {
@@ -393,7 +407,8 @@ fn check_allowed(
     let sub = cfg.subscription.as_ref();
     if a.via.contains("subscription_key") {
         let sub = sub.expect("subscription allow without subscription config");
-        let KeyPresence::Present(c) = find_key(sub, &req.headers, &req.path) else {
+        let headers = req.view();
+        let KeyPresence::Present(c) = find_key(sub, &headers, &req.path) else {
             panic!("subscription allow without one key")
         };
         let plain = std::str::from_utf8(&c).expect("a known key is ASCII");

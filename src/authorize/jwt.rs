@@ -2,8 +2,9 @@
 //! the signature.
 
 use super::{Env, KeyWait};
-use crate::challenge::BearerFailure;
+use crate::challenge::{BearerFailure, MULTIPLE_BEARER_TOKENS};
 use crate::credentials::{bearer_fast_path, find_bearer, Bearer};
+use crate::headers::Header;
 use crate::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};
 use std::rc::Rc;
 
@@ -21,7 +22,7 @@ pub(super) enum JwtOutcome {
     KeysUnavailable,
 }
 
-pub(super) fn evaluate(headers: &[(String, Vec<u8>)], env: &mut Env<'_>) -> JwtOutcome {
+pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome {
     let entra = &env.config.entra;
     let now = env.now_ms / 1000;
     if let Some(raw) = bearer_fast_path(headers) {
@@ -36,7 +37,7 @@ pub(super) fn evaluate(headers: &[(String, Vec<u8>)], env: &mut Env<'_>) -> JwtO
         Bearer::Absent => return JwtOutcome::Absent,
         Bearer::Multiple => {
             return JwtOutcome::Invalid {
-                failure: BearerFailure::InvalidRequest("send exactly one bearer token"),
+                failure: MULTIPLE_BEARER_TOKENS,
                 reason: "invalid_request",
             }
         }

@@ -11,13 +11,16 @@ use crate::challenge::{
     bad_request_response, bearer_response, keys_unavailable_response, BearerFailure,
 };
 use crate::config::{Config, Requirement, Rule};
+use crate::headers::Header;
 use crate::keys::KeySet;
+use crate::prepared::{self, PreparedResponses};
 use crate::response::Response;
 use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
 use crate::token::{check_permissions, VerifiedToken};
 use crate::{mcp, metadata, rules};
 use jwt::JwtOutcome;
+use std::rc::Rc;
 
 /// What the glue read from the request. `headers` are all request headers
 /// with lowercase names and raw values, duplicates kept.
@@ -25,7 +28,7 @@ use jwt::JwtOutcome;
 pub struct Request<'a> {
     pub method: &'a str,
     pub path: &'a str,
-    pub headers: &'a [(String, Vec<u8>)],
+    pub headers: &'a [Header<'a>],
     /// The buffered body, once `Decision::NeedBody` asked for it.
     pub body: Option<&'a [u8]>,
 }
@@ -33,6 +36,8 @@ pub struct Request<'a> {
 /// Everything else a decision depends on.
 pub struct Env<'a> {
     pub config: &'a Config,
+    /// Built from `config` when it loaded.
+    pub prepared: &'a PreparedResponses,
     pub keys: &'a KeySet,
     pub verifier: &'a dyn SignatureVerifier,
     pub cache: &'a mut TokenCache,
@@ -55,7 +60,7 @@ pub enum Decision {
     /// Answer locally: a denial (`reason` is the metric suffix) or a
     /// document the filter serves.
     Respond {
-        response: Response,
+        response: Rc<Response>,
         reason: &'static str,
     },
     /// Pause the request until the key set changes, then decide again.
@@ -85,8 +90,14 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     if let Some(mcp) = &config.mcp {
         if metadata::is_metadata_path(mcp, literal_path) {
             match req.method {
-                "GET" | "HEAD" => return respond(metadata::response(config, mcp), "metadata"),
-                "OPTIONS" => return respond(metadata::preflight_response(), "metadata"),
+                "GET" | "HEAD" => {
+                    let document = env
+                        .prepared
+                        .metadata()
+                        .unwrap_or_else(|| Rc::new(metadata::response(config, mcp)));
+                    return respond_with(document, "metadata");
+                }
+                "OPTIONS" => return respond_with(env.prepared.metadata_preflight(), "metadata"),
                 _ => {}
             }
         }
@@ -117,8 +128,12 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         None
     };
     static DEFAULT_RULE: Rule = Rule::DEFAULT_JWT;
-    let rule = match rules::select(&config.rules, req.path, call.as_ref()) {
-        Ok(rule) => rule.unwrap_or(&DEFAULT_RULE),
+    let (rule, rule_index) = match rules::select(&config.rules, req.path, call.as_ref()) {
+        Ok(Some(rule)) => (
+            rule,
+            config.rules.iter().position(|r| std::ptr::eq(r, rule)),
+        ),
+        Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => {
             return respond(
                 bad_request_response("the request path is ambiguous"),
@@ -131,10 +146,11 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     if let (true, Some(sub)) = (needs_key, &config.subscription) {
         match subscription::find_key(sub, req.headers, req.path) {
             KeyPresence::Absent => {
-                key_failure = Some((
-                    subscription::missing_key_response(sub),
-                    "subscription_missing",
-                ))
+                let response = env
+                    .prepared
+                    .subscription_missing()
+                    .unwrap_or_else(|| Rc::new(subscription::missing_key_response(sub)));
+                key_failure = Some((response, "subscription_missing"))
             }
             KeyPresence::Ambiguous => {
                 // Never a guess at which key counts, whatever else was sent.
@@ -151,10 +167,11 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                         .push((sub.name_header.clone(), name.to_string()));
                 }
                 KeyCheck::Invalid => {
-                    key_failure = Some((
-                        subscription::invalid_key_response(sub),
-                        "subscription_invalid",
-                    ))
+                    let response = env
+                        .prepared
+                        .subscription_invalid()
+                        .unwrap_or_else(|| Rc::new(subscription::invalid_key_response(sub)));
+                    key_failure = Some((response, "subscription_invalid"))
                 }
             },
         }
@@ -165,17 +182,17 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
             Decision::Allow(allowed)
         }
         Requirement::SubscriptionKey => match key_failure {
-            Some((response, reason)) => respond(response, reason),
+            Some((response, reason)) => respond_with(response, reason),
             None => {
                 allowed.via = "subscription_key";
                 Decision::Allow(allowed)
             }
         },
         Requirement::JwtAndSubscriptionKey => match key_failure {
-            Some((response, reason)) => respond(response, reason),
-            None => with_jwt(req, env, rule, allowed),
+            Some((response, reason)) => respond_with(response, reason),
+            None => with_jwt(req, env, rule, rule_index, allowed),
         },
-        Requirement::Jwt => with_jwt(req, env, rule, allowed),
+        Requirement::Jwt => with_jwt(req, env, rule, rule_index, allowed),
         Requirement::JwtOrSubscriptionKey => match key_failure {
             None => {
                 allowed.via = "subscription_key";
@@ -184,46 +201,52 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
             Some((key_response, key_reason)) => match jwt::evaluate(req.headers, env) {
                 JwtOutcome::Absent if key_reason == "subscription_missing" => {
                     // Neither credential: challenge for both.
-                    let bearer = bearer_response(
-                        &BearerFailure::NoCredentials,
-                        &metadata::requestable_scopes(config, &rule.required_scopes),
-                        config.mcp.as_ref(),
-                    );
-                    let mut response = key_response;
-                    // The bearer challenge first, then APIM's (whose response
-                    // already carries the CORS headers).
-                    let extra = bearer
-                        .headers
-                        .into_iter()
-                        .filter(|(n, _)| n == "www-authenticate");
-                    response.headers.splice(0..0, extra);
-                    respond(response, "missing")
+                    let response = env
+                        .prepared
+                        .missing_either(rule_index)
+                        .unwrap_or_else(|| Rc::new(prepared::missing_either(config, rule)));
+                    respond_with(response, "missing")
                 }
-                JwtOutcome::Absent => respond(key_response, key_reason),
-                outcome => finish_jwt(outcome, env, rule, allowed),
+                JwtOutcome::Absent => respond_with(key_response, key_reason),
+                outcome => finish_jwt(outcome, env, rule, rule_index, allowed),
             },
         },
     }
 }
 
-fn with_jwt(req: &Request<'_>, env: &mut Env<'_>, rule: &Rule, allowed: Allowed) -> Decision {
+fn with_jwt(
+    req: &Request<'_>,
+    env: &mut Env<'_>,
+    rule: &Rule,
+    rule_index: Option<usize>,
+    allowed: Allowed,
+) -> Decision {
     let outcome = jwt::evaluate(req.headers, env);
-    finish_jwt(outcome, env, rule, allowed)
+    finish_jwt(outcome, env, rule, rule_index, allowed)
 }
 
-fn finish_jwt(outcome: JwtOutcome, env: &Env<'_>, rule: &Rule, mut allowed: Allowed) -> Decision {
+fn finish_jwt(
+    outcome: JwtOutcome,
+    env: &Env<'_>,
+    rule: &Rule,
+    rule_index: Option<usize>,
+    mut allowed: Allowed,
+) -> Decision {
     let mcp = env.config.mcp.as_ref();
     match outcome {
-        JwtOutcome::Absent => respond(
-            bearer_response(
-                &BearerFailure::NoCredentials,
-                &metadata::requestable_scopes(env.config, &rule.required_scopes),
-                mcp,
-            ),
-            "missing",
-        ),
+        JwtOutcome::Absent => {
+            let response = env
+                .prepared
+                .missing(rule_index)
+                .unwrap_or_else(|| Rc::new(prepared::missing(env.config, rule)));
+            respond_with(response, "missing")
+        }
         JwtOutcome::Invalid { failure, reason } => {
-            respond(bearer_response(&failure, &[], mcp), reason)
+            let response = env
+                .prepared
+                .bearer(&failure)
+                .unwrap_or_else(|| Rc::new(bearer_response(&failure, &[], mcp)));
+            respond_with(response, reason)
         }
         JwtOutcome::Wait(wait) => Decision::WaitForKeys(wait),
         JwtOutcome::KeysUnavailable => respond(
@@ -288,9 +311,13 @@ fn is_preflight(req: &Request<'_>) -> bool {
         && req
             .headers
             .iter()
-            .any(|(n, _)| n == "access-control-request-method")
+            .any(|(n, _)| *n == "access-control-request-method")
 }
 
 fn respond(response: Response, reason: &'static str) -> Decision {
+    respond_with(Rc::new(response), reason)
+}
+
+fn respond_with(response: Rc<Response>, reason: &'static str) -> Decision {
     Decision::Respond { response, reason }
 }

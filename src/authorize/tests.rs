@@ -2,6 +2,7 @@ use super::*;
 use crate::cache::TokenCache;
 use crate::config;
 use crate::keys::KeySet;
+use crate::prepared::PreparedResponses;
 use crate::signature::RustVerifier;
 use crate::testing::*;
 use serde_json::json;
@@ -60,18 +61,19 @@ impl Harness {
         headers: &[(&str, &str)],
         may_wait: bool,
     ) -> Decision {
-        let headers: Vec<(String, Vec<u8>)> = headers
-            .iter()
-            .map(|(n, v)| (n.to_string(), v.as_bytes().to_vec()))
-            .collect();
+        let headers: Vec<crate::headers::Header> =
+            headers.iter().map(|(n, v)| (*n, v.as_bytes())).collect();
         let req = Request {
             method,
             path,
             headers: &headers,
             body: self.body.as_deref(),
         };
+        // Prepared from the configuration as it is now: tests edit it.
+        let prepared = PreparedResponses::new(&self.config);
         let mut env = Env {
             config: &self.config,
+            prepared: &prepared,
             keys: &self.keys,
             verifier: &RustVerifier,
             cache: &mut self.cache,
@@ -92,7 +94,7 @@ fn response(d: Decision) -> (u32, Option<String>, String) {
         Decision::Respond { response, .. } => (
             response.status,
             response.header("www-authenticate").map(str::to_string),
-            String::from_utf8(response.body).unwrap(),
+            String::from_utf8(response.body.clone()).unwrap(),
         ),
         other => panic!("expected a response, got {other:?}"),
     }

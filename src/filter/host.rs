@@ -8,14 +8,8 @@ use crate::signature::{
 };
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, Status};
-use std::time::UNIX_EPOCH;
 
-pub fn now_ms() -> u64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_millis() as u64)
-}
+pub use super::abi::now_ms;
 
 pub fn log(level: LogLevel, message: &str) {
     let _ = hostcalls::log(level, &format!("entra-guard: {message}"));

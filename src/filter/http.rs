@@ -1,15 +1,17 @@
 //! Per-request glue: gather headers, call `authorize`, apply the decision;
 //! pause for keys and resume from the root when they arrive.
 
-use super::host::now_ms;
+use super::abi::{self, now_ms};
 use super::metrics::subscription_metric;
 use super::state::SharedState;
 use super::waiters::{self, BODY_ARRIVAL_MS};
 use crate::authorize::{authorize, Decision, Env, Request};
+use crate::headers::{parse_map, serialize_map};
 use crate::keys::RefreshPolicy;
+use crate::response::Response;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType, MapType};
+use proxy_wasm::types::{Action, MapType};
 
 pub struct Http {
     context_id: u32,
@@ -99,10 +101,7 @@ impl HttpContext for Http {
             return Action::Pause;
         }
         self.awaiting_body = false;
-        let body = hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size)
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let body = abi::request_body(body_size).unwrap_or_default();
         self.run(now_ms(), Some(&body))
     }
 }
@@ -115,11 +114,7 @@ impl Context for Unconfigured {}
 
 impl HttpContext for Unconfigured {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let _ = hostcalls::send_http_response(
-            500,
-            vec![("content-type", "text/plain")],
-            Some(b"entra-guard is not configured\n"),
-        );
+        send_plain(500, b"entra-guard is not configured\n");
         Action::Pause
     }
 }
@@ -147,10 +142,10 @@ fn too_large() -> Decision {
     let response =
         crate::challenge::bad_request_response("the request body is too large to authorize");
     Decision::Respond {
-        response: crate::response::Response {
+        response: std::rc::Rc::new(Response {
             status: 413,
             ..response
-        },
+        }),
         reason: "invalid_request",
     }
 }
@@ -162,11 +157,12 @@ pub(super) fn decide(
     may_wait: bool,
     body: Option<&[u8]>,
 ) -> Option<Decision> {
-    let headers = hostcalls::get_map_bytes(MapType::HttpRequestHeaders).ok()?;
+    let map = abi::request_header_map()?;
+    let headers = parse_map(&map)?;
     let pseudo = |name: &str| {
         headers
             .iter()
-            .find(|(n, _)| n == name)
+            .find(|(n, _)| *n == name)
             .and_then(|(_, v)| std::str::from_utf8(v).ok())
             .unwrap_or("")
     };
@@ -174,7 +170,7 @@ pub(super) fn decide(
     // matched against the rules one way only, so it is refused, never read as "".
     let unreadable_path = headers
         .iter()
-        .any(|(n, v)| n == ":path" && std::str::from_utf8(v).is_err());
+        .any(|(n, v)| *n == ":path" && std::str::from_utf8(v).is_err());
     let request = Request {
         method: pseudo(":method"),
         path: pseudo(":path"),
@@ -186,8 +182,10 @@ pub(super) fn decide(
     let retry_after_seconds = RefreshPolicy::retry_after_seconds(&s.last_status, now);
     let keys = s.keys.clone();
     let config = s.config.clone();
+    let prepared = s.prepared.clone();
     let mut env = Env {
         config: &config,
+        prepared: &prepared,
         keys: &keys,
         verifier: s.backend.verifier(),
         cache: &mut s.cache,
@@ -197,7 +195,9 @@ pub(super) fn decide(
     };
     let decision = if unreadable_path {
         Decision::Respond {
-            response: crate::challenge::bad_request_response("the request path is ambiguous"),
+            response: std::rc::Rc::new(crate::challenge::bad_request_response(
+                "the request path is ambiguous",
+            )),
             reason: "invalid_request",
         }
     } else {
@@ -223,8 +223,7 @@ pub(super) fn decide(
             reason: "metadata", ..
         } => metrics.inc("metadata_served"),
         Decision::Respond { reason, .. } => {
-            metrics.inc("denied");
-            metrics.inc(&format!("denied.{reason}"));
+            metrics.denied(reason);
         }
         Decision::WaitForKeys(_) | Decision::NeedBody => {}
     }
@@ -247,22 +246,26 @@ pub(super) fn apply(decision: Option<Decision>) -> Action {
             Action::Continue
         }
         Some(Decision::Respond { response, .. }) => {
-            let headers: Vec<(&str, &str)> = response
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str(), v.as_str()))
-                .collect();
-            let _ = hostcalls::send_http_response(response.status, headers, Some(&response.body));
+            send(&response);
             Action::Pause
         }
         Some(Decision::WaitForKeys(_) | Decision::NeedBody) | None => {
             // Fail closed: a request we cannot read or decide is refused.
-            let _ = hostcalls::send_http_response(
-                500,
-                vec![("content-type", "text/plain")],
-                Some(b"authorization failed\n"),
-            );
+            send_plain(500, b"authorization failed\n");
             Action::Pause
         }
     }
+}
+
+fn send(response: &Response) {
+    let headers = response
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()));
+    abi::send_local_response(response.status, &serialize_map(headers), &response.body);
+}
+
+pub(super) fn send_plain(status: u32, body: &[u8]) {
+    let headers = serialize_map([("content-type", &b"text/plain"[..])]);
+    abi::send_local_response(status, &headers, body);
 }

@@ -50,6 +50,7 @@ const FIXED: &[&str] = &[
     "jwks_fetch.failed",
     "jwks_fetch.kid_miss",
     "requests_waited_for_keys",
+    "denied",
 ];
 
 impl Metrics {
@@ -60,9 +61,18 @@ impl Metrics {
         for reason in DENIAL_REASONS {
             self.slot(&format!("denied.{reason}"));
         }
-        self.slot("denied");
         for name in subscription_names {
             self.slot(&subscription_metric(name));
+        }
+    }
+
+    /// `denied` and `denied.<reason>`, from the fixed slots: a denial is
+    /// what an attacker can repeat at line rate.
+    pub fn denied(&mut self, reason: &str) {
+        self.inc("denied");
+        match DENIAL_REASONS.iter().position(|r| *r == reason) {
+            Some(i) if FIXED.len() + i < self.counts.len() => self.counts[FIXED.len() + i].1 += 1,
+            _ => self.inc(&format!("denied.{reason}")),
         }
     }
 

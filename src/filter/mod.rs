@@ -1,6 +1,7 @@
 //! The proxy-wasm glue: the only module that knows it runs inside a proxy.
 //! Callbacks read from the host, call the pure core, and apply the result.
 
+mod abi;
 mod fetch;
 mod host;
 mod http;

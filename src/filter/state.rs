@@ -7,6 +7,7 @@ use crate::authorize::KeyWait;
 use crate::cache::TokenCache;
 use crate::config::Config;
 use crate::keys::{KeySet, RefreshPolicy, SharedStatus};
+use crate::prepared::PreparedResponses;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -34,6 +35,7 @@ pub enum Fetch {
 
 pub struct VmState {
     pub config: Rc<Config>,
+    pub prepared: Rc<PreparedResponses>,
     pub policy: RefreshPolicy,
     pub keys: Rc<KeySet>,
     pub cache: TokenCache,
@@ -76,6 +78,7 @@ impl VmState {
             body_waiters: Vec::new(),
             warned_missing_body: false,
             root_context_id,
+            prepared: Rc::new(PreparedResponses::new(&config)),
             config: Rc::new(config),
         }
     }

@@ -2,11 +2,12 @@
 //! root context when keys change, a fetch ends, or their deadline passes)
 //! and waiting for a body that Envoy may never deliver.
 
-use super::http::{apply, decide};
+use super::abi;
+use super::http::{apply, decide, send_plain};
 use super::state::{SharedState, Waiter, MAX_WAITERS};
 use crate::authorize::KeyWait;
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{Action, BufferType};
+use proxy_wasm::types::Action;
 
 /// How long the first body bytes may take after the headers were held.
 /// Without Envoy's `allow_on_headers_stop_iteration` they never come.
@@ -41,10 +42,9 @@ pub fn expire_body_waiters(state: &SharedState, now: u64) {
         );
     }
     on_streams(state, expired, |_| {
-        let _ = hostcalls::send_http_response(
+        send_plain(
             500,
-            vec![("content-type", "text/plain")],
-            Some(b"the request body did not reach the authorization filter\n"),
+            b"the request body did not reach the authorization filter\n",
         );
     });
 }
@@ -124,15 +124,10 @@ pub fn resolve_waiters(state: &SharedState, now: u64) {
         ready
     };
     on_streams(state, ready, |with_body| {
-        let body = with_body.then(|| {
-            hostcalls::get_buffer(BufferType::HttpRequestBody, 0, usize::MAX)
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        });
+        let body = with_body.then(|| abi::request_body(usize::MAX).unwrap_or_default());
         let decision = decide(state, now, false, body.as_deref());
         if let Action::Continue = apply(decision) {
-            let _ = hostcalls::resume_http_request();
+            abi::resume_request();
         }
     });
 }

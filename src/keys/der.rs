@@ -22,7 +22,7 @@ fn integer(bytes: &[u8]) -> Vec<u8> {
     let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     let digits = &bytes[start..];
     let mut content = Vec::with_capacity(digits.len() + 1);
-    if digits.first().map_or(true, |b| b & 0x80 != 0) {
+    if digits.first().is_none_or(|b| b & 0x80 != 0) {
         content.push(0);
     }
     content.extend_from_slice(digits);

@@ -10,6 +10,7 @@ mod query;
 mod response;
 
 use crate::config::SubscriptionConfig;
+use crate::headers::Header;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::fmt;
@@ -84,13 +85,13 @@ impl KeyPresence<'_> {
 /// strips both before forwarding anyway.
 pub fn find_key<'a>(
     cfg: &SubscriptionConfig,
-    headers: &'a [(String, Vec<u8>)],
+    headers: &'a [Header<'a>],
     raw_path: &'a str,
 ) -> KeyPresence<'a> {
     let mut in_headers = headers
         .iter()
         .filter(|(name, _)| name.eq_ignore_ascii_case(&cfg.header))
-        .map(|(_, value)| value.as_slice());
+        .map(|(_, value)| *value);
     if let Some(value) = in_headers.next() {
         return match in_headers.next() {
             Some(_) => KeyPresence::Ambiguous,

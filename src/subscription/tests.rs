@@ -33,10 +33,8 @@ fn cfg() -> SubscriptionConfig {
     }
 }
 
-fn headers(list: &[(&str, &[u8])]) -> Vec<(String, Vec<u8>)> {
-    list.iter()
-        .map(|(n, v)| (n.to_string(), v.to_vec()))
-        .collect()
+fn headers<'a>(list: &[(&'a str, &'a [u8])]) -> Vec<crate::headers::Header<'a>> {
+    list.to_vec()
 }
 
 /// What `find_key` returned, flattened for table comparisons.

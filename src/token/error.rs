@@ -23,6 +23,25 @@ pub enum TokenError {
 }
 
 impl TokenError {
+    /// Every variant, so each denial can be prepared in advance.
+    pub const ALL: [TokenError; 15] = [
+        TokenError::TooLarge,
+        TokenError::Malformed,
+        TokenError::AlgorithmNotAllowed,
+        TokenError::MissingKeyId,
+        TokenError::CriticalHeader,
+        TokenError::GraphToken,
+        TokenError::UnknownKey,
+        TokenError::BadSignature,
+        TokenError::MissingExpiry,
+        TokenError::Expired,
+        TokenError::NotYetValid,
+        TokenError::Issuer,
+        TokenError::Audience,
+        TokenError::Tenant,
+        TokenError::ClientApplication,
+    ];
+
     /// The `error_description` sent to the caller.
     pub fn description(self) -> &'static str {
         match self {

@@ -1,0 +1,119 @@
+//! Request headers as the core reads them: borrowed `(lowercase name, raw
+//! value)` pairs, duplicates kept. The glue parses them straight out of
+//! the buffer the proxy hands over, so a request costs one allocation for
+//! its headers rather than two per header.
+
+/// One request header: the name as the proxy lowercased it, the value as
+/// the client sent it (not necessarily UTF-8).
+pub type Header<'a> = (&'a str, &'a [u8]);
+
+/// Parses a Proxy-Wasm serialized header map: a little-endian `u32` count,
+/// then a `(name length, value length)` `u32` pair per header, then each
+/// name and value followed by a NUL. `None` for anything malformed or a
+/// name that is not UTF-8: a request the filter cannot read is refused,
+/// never read in part.
+pub fn parse_map(bytes: &[u8]) -> Option<Vec<Header<'_>>> {
+    if bytes.is_empty() {
+        return Some(Vec::new());
+    }
+    let count = read_u32(bytes, 0)?;
+    // Each header takes at least 8 size bytes and 2 NULs: this bounds the
+    // allocation by the buffer, whatever the count claims.
+    if count > bytes.len() / 10 {
+        return None;
+    }
+    let mut data = 4 + count * 8;
+    let mut headers = Vec::with_capacity(count);
+    for i in 0..count {
+        let name_len = read_u32(bytes, 4 + i * 8)?;
+        let value_len = read_u32(bytes, 8 + i * 8)?;
+        let name = field(bytes, data, name_len)?;
+        data += name_len + 1;
+        let value = field(bytes, data, value_len)?;
+        data += value_len + 1;
+        headers.push((std::str::from_utf8(name).ok()?, value));
+    }
+    Some(headers)
+}
+
+fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
+    let word = bytes.get(at..at.checked_add(4)?)?.first_chunk::<4>()?;
+    usize::try_from(u32::from_le_bytes(*word)).ok()
+}
+
+/// `len` bytes at `at`, which must be followed by a NUL.
+fn field(bytes: &[u8], at: usize, len: usize) -> Option<&[u8]> {
+    let end = at.checked_add(len)?;
+    match bytes.get(end) {
+        Some(0) => bytes.get(at..end),
+        _ => None,
+    }
+}
+
+/// The inverse of [`parse_map`]: the form local replies' headers take
+/// on their way to the proxy.
+pub fn serialize_map<'a, I>(headers: I) -> Vec<u8>
+where
+    I: IntoIterator<Item = (&'a str, &'a [u8])>,
+    I::IntoIter: Clone,
+{
+    let headers = headers.into_iter();
+    let (count, data) = headers
+        .clone()
+        .fold((0, 0), |(n, d), (k, v)| (n + 1, d + k.len() + v.len() + 2));
+    let mut out = Vec::with_capacity(4 + count * 8 + data);
+    out.extend_from_slice(&(count as u32).to_le_bytes());
+    for (name, value) in headers.clone() {
+        out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+    }
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_bytes());
+        out.push(0);
+        out.extend_from_slice(value);
+        out.push(0);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn round_trips_raw_values_and_duplicates() {
+        let headers: Vec<Header> = vec![
+            (":path", b"/mcp"),
+            ("authorization", b"Bearer a"),
+            ("authorization", b""),
+            ("x-bin", &[0xff, 0x00, 0x80]),
+        ];
+        let wire = serialize_map(headers.iter().copied());
+        assert_eq!(parse_map(&wire), Some(headers));
+        assert_eq!(parse_map(&[]), Some(vec![]));
+        assert_eq!(parse_map(&serialize_map([])), Some(vec![]));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read_exactly() {
+        let wire = serialize_map([("a", &b"1"[..]), ("b", &b"22"[..])]);
+        for cut in 1..wire.len() {
+            assert_eq!(parse_map(&wire[..cut]), None, "truncated at {cut}");
+        }
+        let mut no_nul = wire.clone();
+        let last = no_nul.len() - 1;
+        no_nul[last] = b'x';
+        assert_eq!(parse_map(&no_nul), None);
+        let mut huge_count = wire.clone();
+        huge_count[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(parse_map(&huge_count), None);
+        let mut long_value = wire.clone();
+        long_value[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(parse_map(&long_value), None);
+        let mut bad_name = serialize_map([("a", &b"1"[..])]);
+        bad_name[12] = 0xff;
+        assert_eq!(parse_map(&bad_name), None);
+    }
+}
