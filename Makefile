@@ -49,8 +49,9 @@ all: wasm
 wasm: $(WASM) ## build target/wasm32-unknown-unknown/release/entra_guard.wasm (release, size-optimised)
 	@printf 'make wasm: %s is %s bytes\n' "$(WASM)" "$$(wc -c < $(WASM))"
 
-$(WASM): $(SOURCES)
+$(WASM): $(SOURCES) scripts/wasm-opt.sh
 	$(WASM_CARGO) build --release --lib
+	scripts/wasm-opt.sh $@
 	@touch $@
 
 toolchain: ## show (and install if missing) the wasm32 toolchain make uses
