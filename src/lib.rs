@@ -16,6 +16,7 @@ pub mod mcp;
 pub mod metadata;
 pub mod prepared;
 pub mod response;
+pub mod rs256;
 pub mod rules;
 pub mod signature;
 pub mod subscription;

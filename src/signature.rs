@@ -3,24 +3,20 @@
 //! falls back to pure Rust where the host lacks it.
 
 use crate::keys::RsaKey;
-use jwt_compact::alg::{Rsa, RsaSignature};
-use jwt_compact::{Algorithm, AlgorithmSignature};
+use crate::rs256::verify_pkcs1v15_sha256;
 
 pub trait SignatureVerifier {
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
     fn verify_rs256(&self, key: &RsaKey, message: &[u8], signature: &[u8]) -> bool;
 }
 
-/// Pure-Rust verification (jwt-compact over the `rsa` crate).
+/// Pure-Rust verification (`crate::rs256`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RustVerifier;
 
 impl SignatureVerifier for RustVerifier {
     fn verify_rs256(&self, key: &RsaKey, message: &[u8], signature: &[u8]) -> bool {
-        match RsaSignature::try_from_slice(signature) {
-            Ok(sig) => Rsa::rs256().verify_signature(&sig, &key.public_key, message),
-            Err(_) => false,
-        }
+        verify_pkcs1v15_sha256(&key.modulus, message, signature)
     }
 }
 

@@ -93,7 +93,7 @@ impl Backend {
     pub fn name(&self) -> &'static str {
         match self {
             Backend::Host(_) => "host (envoy verify_signature)",
-            Backend::Rust(_) => "rust (jwt-compact)",
+            Backend::Rust(_) => "rust (in the VM)",
         }
     }
 }

@@ -3,10 +3,9 @@
 
 use super::der::rsa_spki;
 use super::MAX_DOCUMENT_BYTES;
+use crate::rs256::RsaModulus;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use jwt_compact::alg::RsaPublicKey;
-use rsa::BigUint;
 use serde::Deserialize;
 use std::fmt;
 
@@ -22,7 +21,8 @@ pub struct RsaKey {
     /// Entra's per-key `issuer` (may hold the `{tenantid}` template).
     pub issuer: Option<String>,
     pub spki_der: Vec<u8>,
-    pub public_key: RsaPublicKey,
+    /// For the pure-Rust verifier.
+    pub modulus: RsaModulus,
 }
 
 impl fmt::Debug for RsaKey {
@@ -125,13 +125,12 @@ fn usable_key(jwk: RawJwk) -> Result<RsaKey, &'static str> {
     if !(MIN_BITS..=MAX_BITS).contains(&bits) {
         return Err("modulus is not 2048 to 4096 bits");
     }
-    let public_key = RsaPublicKey::new(BigUint::from_bytes_be(&n), BigUint::from_bytes_be(&e))
-        .map_err(|_| "rejected RSA parameters")?;
+    let modulus = RsaModulus::new(&n).ok_or("not an RSA modulus")?;
     Ok(RsaKey {
         kid,
         issuer: jwk.issuer,
         spki_der: rsa_spki(&n, &e),
-        public_key,
+        modulus,
     })
 }
 

@@ -20,7 +20,7 @@ from upstream.echo import EchoedRequest
 METRIC_PREFIX = "wasmcustom.entra_guard."
 BACKEND_LOG_LINES = {
     "host": "signature backend host (envoy verify_signature)",
-    "rust": "signature backend rust (jwt-compact)",
+    "rust": "signature backend rust (in the VM)",
 }
 
 # error_description of each rejection (src/token/error.rs) and its metric reason.
