@@ -680,6 +680,11 @@ def render(report: dict) -> str:
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         cpu = "" if t.get("cpu_status") is None else f"[cpu {t['cpu_status']} {t['cpu_value'] if t['cpu_value'] is not None else '-'}]"
         lines.append(f"  {t['status']:<4}  {t['target']:<48} {shown:>8} {cpu:<18}  {t['detail']}")
+    bound = report.get("reply_bound")
+    if bound:
+        lines.append(f"  note  no token: a wasm floor that answers the same kind of 401 itself reaches "
+                     f"{bound['floor_reply_vs_floor']:.2f}x the forwarding floor (CPU, profile Envoy); "
+                     f"entra-guard is {bound['entra_guard_vs_floor_reply']:.2f}x that replying floor")
     if meta.get("smoke"):
         lines.append("(smoke run: 1 s cells, often on a busy machine: only shows that the harness works)")
     return "\n".join(lines)
@@ -755,6 +760,18 @@ def build_profile(profile_cells: dict, main_cells: dict) -> dict:
                             "note": PROFILE_NOTES.get(name, "")})
         out[scenario] = {"envoy": source, "rows": entries}
     return out
+
+
+def reply_bound(profile: dict | None) -> dict | None:
+    """What the no-token target is up against: the floor answering the same kind of
+    401 itself (floor_reply) against the floor forwarding, and entra-guard against
+    that replying floor, all from one Envoy's CPU time per request. No filter that
+    must answer locally can beat floor_reply."""
+    rows = {e["listener"]: e["cpu_us_per_request"] for e in ((profile or {}).get("none") or {}).get("rows", [])}
+    if not all(rows.get(k) for k in ("floor", "floor_reply", "entra_guard")):
+        return None
+    return {"floor_reply_vs_floor": round(rows["floor"] / rows["floor_reply"], 3),
+            "entra_guard_vs_floor_reply": round(rows["floor_reply"] / rows["entra_guard"], 3)}
 
 
 def render_profile(profile: dict) -> list[str]:
@@ -930,6 +947,7 @@ def main(argv: list[str] | None = None) -> int:
         report["profile"] = build_profile({(c.listener, c.scenario): c for c in profile_cells}, by_key)
     guard_fetch = next((f for f in report["fetches"] if f["listener"] == "entra_guard"), None)
     report["targets"] = evaluate_targets(by_key, report["ratios"], report["wasm"]["entra_guard_bytes"], guard_fetch)
+    report["reply_bound"] = reply_bound(report.get("profile"))
     report["meta"]["elapsed_seconds"] = round(time.monotonic() - started, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
