@@ -2,7 +2,7 @@
 //! tool (or resource/prompt) name, from the body, cross-checked with the
 //! `Mcp-Method` / `Mcp-Name` headers of the 2026-07-28 transport.
 
-use crate::headers::Header;
+use crate::headers::{self, Header};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::Deserialize;
@@ -92,12 +92,7 @@ pub fn read_call(body: &[u8], headers: &[Header<'_>]) -> Result<McpCall, McpBody
         method: message.method,
         name,
     };
-    let header = |wanted: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| *n == wanted)
-            .map(|(_, v)| decode_header(v))
-    };
+    let header = |wanted: &str| headers::first(headers, wanted).map(decode_header);
     // A header that is present but cannot be decoded (`Some(None)`) agrees
     // with nothing, not even with a body that lacks the field.
     if let Some(h) = header("mcp-method") {

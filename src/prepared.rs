@@ -5,7 +5,7 @@
 //! line rate, so they must be the cheap path.
 
 use crate::challenge::{bearer_response, BearerFailure, MULTIPLE_BEARER_TOKENS};
-use crate::config::{Config, Requirement, Rule};
+use crate::config::{Config, McpConfig, Requirement, Rule, SubscriptionConfig};
 use crate::metadata;
 use crate::response::Response;
 use crate::subscription::{invalid_key_response, missing_key_response};
@@ -59,39 +59,64 @@ impl PreparedResponses {
         }
     }
 
-    /// No credentials for the rule at `index` (`None`: no rule matched).
-    pub fn missing(&self, index: Option<usize>) -> Option<Rc<Response>> {
-        let index = index.unwrap_or(self.missing.len().saturating_sub(1));
-        self.missing.get(index).cloned()
+    // Each getter falls back to building the reply when nothing was
+    // prepared for it, which only happens if the caller passes a
+    // configuration other than the one these were built from.
+
+    /// No credentials under `rule`, the rule at `index` of `config.rules`
+    /// (`None`: no rule matched, the default rule applies).
+    pub fn missing(&self, config: &Config, rule: &Rule, index: Option<usize>) -> Rc<Response> {
+        let slot = index.unwrap_or(config.rules.len());
+        stored(self.missing.get(slot), || missing(config, rule))
     }
 
-    pub fn missing_either(&self, index: Option<usize>) -> Option<Rc<Response>> {
-        let index = index.unwrap_or(self.missing_either.len().saturating_sub(1));
-        self.missing_either.get(index).cloned().flatten()
+    /// Neither credential under a `jwt_or_subscription_key` rule.
+    pub fn missing_either(
+        &self,
+        config: &Config,
+        rule: &Rule,
+        index: Option<usize>,
+    ) -> Rc<Response> {
+        let slot = index.unwrap_or(config.rules.len());
+        let prepared = self.missing_either.get(slot).and_then(Option::as_ref);
+        stored(prepared, || missing_either(config, rule))
     }
 
-    pub fn bearer(&self, failure: &BearerFailure) -> Option<Rc<Response>> {
-        self.bearer
+    /// A bearer failure without a scope hint.
+    pub fn bearer(&self, config: &Config, failure: &BearerFailure) -> Rc<Response> {
+        let prepared = self
+            .bearer
             .iter()
             .find(|(f, _)| f == failure)
-            .map(|(_, r)| Rc::clone(r))
+            .map(|(_, r)| r);
+        stored(prepared, || {
+            bearer_response(failure, &[], config.mcp.as_ref())
+        })
     }
 
-    pub fn subscription_missing(&self) -> Option<Rc<Response>> {
-        self.subscription_missing.clone()
+    pub fn subscription_missing(&self, sub: &SubscriptionConfig) -> Rc<Response> {
+        stored(self.subscription_missing.as_ref(), || {
+            missing_key_response(sub)
+        })
     }
 
-    pub fn subscription_invalid(&self) -> Option<Rc<Response>> {
-        self.subscription_invalid.clone()
+    pub fn subscription_invalid(&self, sub: &SubscriptionConfig) -> Rc<Response> {
+        stored(self.subscription_invalid.as_ref(), || {
+            invalid_key_response(sub)
+        })
     }
 
-    pub fn metadata(&self) -> Option<Rc<Response>> {
-        self.metadata.clone()
+    pub fn metadata(&self, config: &Config, mcp: &McpConfig) -> Rc<Response> {
+        stored(self.metadata.as_ref(), || metadata::response(config, mcp))
     }
 
     pub fn metadata_preflight(&self) -> Rc<Response> {
         Rc::clone(&self.metadata_preflight)
     }
+}
+
+fn stored(prepared: Option<&Rc<Response>>, build: impl FnOnce() -> Response) -> Rc<Response> {
+    prepared.map_or_else(|| Rc::new(build()), Rc::clone)
 }
 
 /// 401 without an `error`, naming the scopes the rule needs as a client
@@ -145,46 +170,62 @@ mod tests {
         config::parse(json.to_string().as_bytes()).unwrap()
     }
 
-    /// What is prepared must be exactly what would be built per request.
+    /// What is prepared must be exactly what would be built per request,
+    /// and the getters must hand out the prepared copy, not a new one.
     #[test]
     fn prepared_equals_built() {
         let c = config();
         let p = PreparedResponses::new(&c);
+        let same = |a: Rc<Response>, b: Rc<Response>| Rc::ptr_eq(&a, &b);
         for (i, rule) in c.rules.iter().enumerate() {
-            assert_eq!(*p.missing(Some(i)).unwrap(), missing(&c, rule), "rule {i}");
-            let either = p.missing_either(Some(i));
+            assert_eq!(*p.missing(&c, rule, Some(i)), missing(&c, rule), "rule {i}");
+            assert!(same(
+                p.missing(&c, rule, Some(i)),
+                p.missing(&c, rule, Some(i))
+            ));
             if rule.require == Requirement::JwtOrSubscriptionKey {
-                assert_eq!(*either.unwrap(), missing_either(&c, rule));
+                assert_eq!(
+                    *p.missing_either(&c, rule, Some(i)),
+                    missing_either(&c, rule)
+                );
+                assert!(same(
+                    p.missing_either(&c, rule, Some(i)),
+                    p.missing_either(&c, rule, Some(i))
+                ));
             } else {
-                assert!(either.is_none());
+                assert!(p.missing_either[i].is_none());
             }
         }
-        assert_eq!(*p.missing(None).unwrap(), missing(&c, &Rule::DEFAULT_JWT));
-        let hint = p.missing(Some(0)).unwrap();
+        let default = Rule::DEFAULT_JWT;
+        assert_eq!(*p.missing(&c, &default, None), missing(&c, &default));
+        assert!(same(
+            p.missing(&c, &default, None),
+            p.missing(&c, &default, None)
+        ));
+        let hint = p.missing(&c, &c.rules[0], Some(0));
         assert!(hint
             .header("www-authenticate")
             .unwrap()
             .contains("scope=\"api://calculator/calculator.add\""));
         for e in TokenError::ALL {
             let f = BearerFailure::InvalidToken(e.description());
-            assert_eq!(
-                *p.bearer(&f).unwrap(),
-                bearer_response(&f, &[], c.mcp.as_ref())
-            );
+            assert_eq!(*p.bearer(&c, &f), bearer_response(&f, &[], c.mcp.as_ref()));
+            assert!(same(p.bearer(&c, &f), p.bearer(&c, &f)));
         }
-        assert_eq!(p.bearer(&MULTIPLE_BEARER_TOKENS).unwrap().status, 400);
-        assert!(p.bearer(&BearerFailure::InsufficientScope("x")).is_none());
+        assert_eq!(p.bearer(&c, &MULTIPLE_BEARER_TOKENS).status, 400);
+        let scope = BearerFailure::InsufficientScope("x");
+        assert!(!p.bearer.iter().any(|(f, _)| *f == scope));
+        assert_eq!(p.bearer(&c, &scope).status, 403, "built when not prepared");
         let sub = c.subscription.as_ref().unwrap();
-        assert_eq!(
-            *p.subscription_missing().unwrap(),
-            missing_key_response(sub)
-        );
-        assert_eq!(
-            *p.subscription_invalid().unwrap(),
-            invalid_key_response(sub)
-        );
+        assert_eq!(*p.subscription_missing(sub), missing_key_response(sub));
+        assert_eq!(*p.subscription_invalid(sub), invalid_key_response(sub));
+        assert!(same(
+            p.subscription_missing(sub),
+            p.subscription_missing(sub)
+        ));
         let mcp = c.mcp.as_ref().unwrap();
-        assert_eq!(*p.metadata().unwrap(), metadata::response(&c, mcp));
+        assert_eq!(*p.metadata(&c, mcp), metadata::response(&c, mcp));
+        assert!(same(p.metadata(&c, mcp), p.metadata(&c, mcp)));
         assert_eq!(*p.metadata_preflight(), metadata::preflight_response());
     }
 
@@ -194,8 +235,8 @@ mod tests {
         c.subscription = None;
         c.mcp = None;
         let p = PreparedResponses::new(&c);
-        assert!(p.subscription_missing().is_none() && p.metadata().is_none());
-        let either = p.missing_either(Some(1)).unwrap();
+        assert!(p.subscription_missing.is_none() && p.metadata.is_none());
+        let either = p.missing_either(&c, &c.rules[1], Some(1));
         assert_eq!(
             either.header("www-authenticate"),
             Some("Bearer scope=\"x.y\"")

@@ -7,7 +7,7 @@
 #![no_main]
 
 use entra_guard::mcp::{read_call, McpBodyError};
-use entra_guard_fuzz::{parse_header_block, value_stricter};
+use entra_guard_fuzz::{parse_header_block, value_stricter, view};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 
@@ -16,10 +16,7 @@ fuzz_target!(|data: &[u8]| {
         (h, Some(body)) => (h, body),
         (_, None) => (Vec::new(), data.to_vec()),
     };
-    let view: Vec<(&str, &[u8])> = headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_slice()))
-        .collect();
+    let view = view(&headers);
     let result = read_call(&body, &view);
     assert_eq!(result, read_call(&body, &view), "deterministic");
     let Ok(call) = result else {

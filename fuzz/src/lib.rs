@@ -182,10 +182,7 @@ pub struct Req {
 impl Req {
     /// The headers as the core takes them (borrowed, like the glue's).
     pub fn view(&self) -> Vec<Header<'_>> {
-        self.headers
-            .iter()
-            .map(|(n, v)| (n.as_str(), v.as_slice()))
-            .collect()
+        view(&self.headers)
     }
 
     pub fn header(&self, name: &str) -> Option<&[u8]> {
@@ -221,6 +218,14 @@ pub fn parse_request(data: &[u8]) -> Req {
 
 /// Request headers as the glue hands them over: (lowercase name, raw value).
 pub type Headers = Vec<(String, Vec<u8>)>;
+
+/// Owned headers borrowed the way the core takes them.
+pub fn view(headers: &Headers) -> Vec<Header<'_>> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_slice()))
+        .collect()
+}
 
 /// Header lines up to an empty line; the rest (if there was an empty line)
 /// is the body.

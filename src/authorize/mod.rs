@@ -11,9 +11,9 @@ use crate::challenge::{
     bad_request_response, bearer_response, keys_unavailable_response, BearerFailure,
 };
 use crate::config::{Config, Requirement, Rule};
-use crate::headers::Header;
+use crate::headers::{self, Header};
 use crate::keys::KeySet;
-use crate::prepared::{self, PreparedResponses};
+use crate::prepared::PreparedResponses;
 use crate::response::Response;
 use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
@@ -91,11 +91,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         if metadata::is_metadata_path(mcp, literal_path) {
             match req.method {
                 "GET" | "HEAD" => {
-                    let document = env
-                        .prepared
-                        .metadata()
-                        .unwrap_or_else(|| Rc::new(metadata::response(config, mcp)));
-                    return respond_with(document, "metadata");
+                    return respond_with(env.prepared.metadata(config, mcp), "metadata")
                 }
                 "OPTIONS" => return respond_with(env.prepared.metadata_preflight(), "metadata"),
                 _ => {}
@@ -146,10 +142,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     if let (true, Some(sub)) = (needs_key, &config.subscription) {
         match subscription::find_key(sub, req.headers, req.path) {
             KeyPresence::Absent => {
-                let response = env
-                    .prepared
-                    .subscription_missing()
-                    .unwrap_or_else(|| Rc::new(subscription::missing_key_response(sub)));
+                let response = env.prepared.subscription_missing(sub);
                 key_failure = Some((response, "subscription_missing"))
             }
             KeyPresence::Ambiguous => {
@@ -167,10 +160,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                         .push((sub.name_header.clone(), name.to_string()));
                 }
                 KeyCheck::Invalid => {
-                    let response = env
-                        .prepared
-                        .subscription_invalid()
-                        .unwrap_or_else(|| Rc::new(subscription::invalid_key_response(sub)));
+                    let response = env.prepared.subscription_invalid(sub);
                     key_failure = Some((response, "subscription_invalid"))
                 }
             },
@@ -201,10 +191,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
             Some((key_response, key_reason)) => match jwt::evaluate(req.headers, env) {
                 JwtOutcome::Absent if key_reason == "subscription_missing" => {
                     // Neither credential: challenge for both.
-                    let response = env
-                        .prepared
-                        .missing_either(rule_index)
-                        .unwrap_or_else(|| Rc::new(prepared::missing_either(config, rule)));
+                    let response = env.prepared.missing_either(config, rule, rule_index);
                     respond_with(response, "missing")
                 }
                 JwtOutcome::Absent => respond_with(key_response, key_reason),
@@ -234,19 +221,12 @@ fn finish_jwt(
 ) -> Decision {
     let mcp = env.config.mcp.as_ref();
     match outcome {
-        JwtOutcome::Absent => {
-            let response = env
-                .prepared
-                .missing(rule_index)
-                .unwrap_or_else(|| Rc::new(prepared::missing(env.config, rule)));
-            respond_with(response, "missing")
-        }
+        JwtOutcome::Absent => respond_with(
+            env.prepared.missing(env.config, rule, rule_index),
+            "missing",
+        ),
         JwtOutcome::Invalid { failure, reason } => {
-            let response = env
-                .prepared
-                .bearer(&failure)
-                .unwrap_or_else(|| Rc::new(bearer_response(&failure, &[], mcp)));
-            respond_with(response, reason)
+            respond_with(env.prepared.bearer(env.config, &failure), reason)
         }
         JwtOutcome::Wait(wait) => Decision::WaitForKeys(wait),
         JwtOutcome::KeysUnavailable => respond(
@@ -308,10 +288,7 @@ fn headers_to_remove(config: &Config, req: &Request<'_>) -> Vec<String> {
 
 fn is_preflight(req: &Request<'_>) -> bool {
     req.method == "OPTIONS"
-        && req
-            .headers
-            .iter()
-            .any(|(n, _)| *n == "access-control-request-method")
+        && headers::first(req.headers, "access-control-request-method").is_some()
 }
 
 fn respond(response: Response, reason: &'static str) -> Decision {

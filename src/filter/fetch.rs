@@ -2,7 +2,8 @@
 //! Only the VM holding the shared lease fetches; the result goes to shared
 //! data for every worker.
 
-use super::host::{log, now_ms, shared_get, shared_set};
+use super::abi::now_ms;
+use super::host::{log, shared_get, shared_set};
 use super::state::{Fetch, VmState};
 use crate::keys::{
     parse_discovery, parse_jwks, FetchReason, KeySet, RefreshPolicy, SharedKeys, SharedStatus,

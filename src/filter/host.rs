@@ -1,5 +1,6 @@
 //! Small adapters over proxy-wasm hostcalls that never panic on our side:
-//! clock, logging, shared data, and the host's signature verifier.
+//! logging, shared data, and the host's signature verifier (the clock is
+//! in `abi`).
 
 use crate::config::SignatureBackend;
 use crate::keys::{parse_jwks, RsaKey};
@@ -8,8 +9,6 @@ use crate::signature::{
 };
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::{LogLevel, Status};
-
-pub use super::abi::now_ms;
 
 pub fn log(level: LogLevel, message: &str) {
     let _ = hostcalls::log(level, &format!("entra-guard: {message}"));

@@ -6,7 +6,7 @@ use super::metrics::subscription_metric;
 use super::state::SharedState;
 use super::waiters::{self, BODY_ARRIVAL_MS};
 use crate::authorize::{authorize, Decision, Env, Request};
-use crate::headers::{parse_map, serialize_map};
+use crate::headers::{first, parse_map, serialize_map};
 use crate::keys::RefreshPolicy;
 use crate::response::Response;
 use proxy_wasm::hostcalls;
@@ -160,10 +160,8 @@ pub(super) fn decide(
     let map = abi::request_header_map()?;
     let headers = parse_map(&map)?;
     let pseudo = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| *n == name)
-            .and_then(|(_, v)| std::str::from_utf8(v).ok())
+        first(&headers, name)
+            .and_then(|v| std::str::from_utf8(v).ok())
             .unwrap_or("")
     };
     // HTTP/2 lets bytes >= 0x80 through in `:path`: such a path cannot be

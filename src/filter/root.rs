@@ -1,8 +1,9 @@
 //! Root context: configuration, the tick that keeps keys fresh across
 //! workers, and the callouts that fetch them.
 
+use super::abi::now_ms;
 use super::fetch::{self, Dispatch};
-use super::host::{log, now_ms, shared_get, shared_set, Backend};
+use super::host::{log, shared_get, shared_set, Backend};
 use super::http::{self, Http};
 use super::state::{SharedState, VmState};
 use super::waiters;
