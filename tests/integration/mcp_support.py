@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 from bootstrap import entra_guard_filter
 from envoy_harness import Envoy, EnvoyError
@@ -125,6 +126,19 @@ def start_mcp_envoy(factory, issuer: Issuer, mcp_server, *, rules: Sequence[Mapp
 def register_clients(issuer: Issuer) -> None:
     for client_id, secret, roles in (ADDER, DIVIDER):
         issuer.register_client(client_id, secret, roles)
+
+
+# The MCP test modules share one simulator (with the two service clients) and
+# one Envoy per module: they import these two fixtures by name.
+@pytest.fixture(scope="module")
+def issuer(module_issuer):
+    register_clients(module_issuer)
+    return module_issuer
+
+
+@pytest.fixture(scope="module")
+def endpoint(module_envoy_factory, issuer, mcp_server):
+    return start_mcp_envoy(module_envoy_factory, issuer, mcp_server)
 
 
 def client_credentials(issuer: Issuer, client: tuple[str, str, list[str]] = ADDER,

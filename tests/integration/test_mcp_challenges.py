@@ -26,28 +26,17 @@ from mcp_support import (
     VIA_HEADERS,
     access_token,
     call_tool,
+    endpoint,  # noqa: F401 - fixture
+    issuer,  # noqa: F401 - fixture
     jsonrpc,
     mcp_headers,
-    register_clients,
     rpc_result,
-    start_mcp_envoy,
     tool_call,
 )
 
 VIAS = [VIA_HEADERS, VIA_BODY]
 INVALID_BODY = "the request body is not a single JSON-RPC message"
 HEADER_MISMATCH = "the Mcp-Method or Mcp-Name header does not match the request body"
-
-
-@pytest.fixture(scope="module")
-def issuer(module_issuer):
-    register_clients(module_issuer)
-    return module_issuer
-
-
-@pytest.fixture(scope="module")
-def endpoint(module_envoy_factory, issuer, mcp_server):
-    return start_mcp_envoy(module_envoy_factory, issuer, mcp_server)
 
 
 @pytest.fixture(scope="module")

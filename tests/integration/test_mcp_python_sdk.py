@@ -26,23 +26,13 @@ from mcp import Client, MCPError
 from mcp.client.auth import OAuthTokenError
 from mcp.client.auth.extensions.client_credentials import ClientCredentialsOAuthProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp_support import ADDER, DEFAULT_SCOPE, DIVIDER, access_token, register_clients, start_mcp_envoy
+from mcp_support import ADDER, DEFAULT_SCOPE, DIVIDER, access_token
+from mcp_support import endpoint, issuer  # noqa: F401 - fixtures
 
 TOOLS = ["add", "subtract", "multiply", "divide", "whoami"]
 # Client(mode=...): "auto" negotiates 2026-07-28 (server/discover, Mcp-Method/Mcp-Name
 # headers on every POST); "legacy" the initialize handshake (body only).
 MODES = [pytest.param("auto", id="2026-07-28-headers"), pytest.param("legacy", id="2025-11-25-body")]
-
-
-@pytest.fixture(scope="module")
-def issuer(module_issuer):
-    register_clients(module_issuer)
-    return module_issuer
-
-
-@pytest.fixture(scope="module")
-def endpoint(module_envoy_factory, issuer, mcp_server):
-    return start_mcp_envoy(module_envoy_factory, issuer, mcp_server)
 
 
 def wait_for_count(endpoint, name: str, at_least: int) -> int:

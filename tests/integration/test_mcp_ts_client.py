@@ -16,7 +16,8 @@ import shutil
 import subprocess
 
 import pytest
-from mcp_support import ADDER, DIVIDER, access_token, register_clients, start_mcp_envoy
+from mcp_support import ADDER, DIVIDER, access_token
+from mcp_support import endpoint, issuer  # noqa: F401 - fixtures
 from paths import REPO_ROOT
 
 CLIENT_DIR = REPO_ROOT / "tests" / "mcp_client_ts"
@@ -41,17 +42,6 @@ def node_client() -> list[str]:
             pytest.fail(f"npm ci in {CLIENT_DIR} failed:\n{done.stdout}\n{done.stderr}", pytrace=False)
         (CLIENT_DIR / "node_modules" / ".installed").touch()  # what `make mcp-client-deps` leaves
     return [node, str(CLIENT_DIR / "client.mjs")]
-
-
-@pytest.fixture(scope="module")
-def issuer(module_issuer):
-    register_clients(module_issuer)
-    return module_issuer
-
-
-@pytest.fixture(scope="module")
-def endpoint(module_envoy_factory, issuer, mcp_server):
-    return start_mcp_envoy(module_envoy_factory, issuer, mcp_server)
 
 
 def run_client(node_client: list[str], url: str, token: str | None = None, calls: tuple = ()) -> dict:
