@@ -2,6 +2,7 @@
 //! bodies that go with them.
 
 use crate::config::McpConfig;
+use crate::json::ObjectWriter;
 use crate::response::Response;
 
 /// The kind of bearer failure; decides status and `error` (RFC 6750 §3.1).
@@ -75,8 +76,7 @@ pub fn bearer_response(
     let (error, description) = failure
         .error_code()
         .unwrap_or(("unauthorized", "a bearer token is required"));
-    let body = serde_json::json!({"error": error, "error_description": description});
-    Response::json(failure.status(), body.to_string().into_bytes())
+    Response::json(failure.status(), error_body(error, description))
         .with_header("www-authenticate", bearer_challenge(failure, scopes, mcp))
         .with_header("access-control-allow-origin", "*")
         .with_header("access-control-expose-headers", "WWW-Authenticate")
@@ -84,18 +84,24 @@ pub fn bearer_response(
 
 /// 503 while no signing keys could be had: fail closed, say when to retry.
 pub fn keys_unavailable_response(retry_after_seconds: u64) -> Response {
-    let body = serde_json::json!({
-        "error": "temporarily_unavailable",
-        "error_description": "the signing keys of the identity provider are not available yet"
-    });
-    Response::json(503, body.to_string().into_bytes())
-        .with_header("retry-after", retry_after_seconds.to_string())
+    let body = error_body(
+        "temporarily_unavailable",
+        "the signing keys of the identity provider are not available yet",
+    );
+    Response::json(503, body).with_header("retry-after", retry_after_seconds.to_string())
 }
 
 /// 400 for a request the filter cannot read one way only.
 pub fn bad_request_response(description: &'static str) -> Response {
-    let body = serde_json::json!({"error": "invalid_request", "error_description": description});
-    Response::json(400, body.to_string().into_bytes())
+    Response::json(400, error_body("invalid_request", description))
+}
+
+/// `{"error": ..., "error_description": ...}` (RFC 6750 §3 in a body).
+fn error_body(error: &str, description: &str) -> Vec<u8> {
+    ObjectWriter::new()
+        .string("error", error)
+        .string("error_description", description)
+        .into_bytes()
 }
 
 /// RFC 7230 quoted-string content: `"` and `\` escaped, controls dropped.

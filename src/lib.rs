@@ -11,6 +11,7 @@ pub mod challenge;
 pub mod config;
 pub mod credentials;
 pub mod headers;
+pub mod json;
 pub mod keys;
 pub mod mcp;
 pub mod metadata;

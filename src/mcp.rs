@@ -3,9 +3,9 @@
 //! `Mcp-Method` / `Mcp-Name` headers of the 2026-07-28 transport.
 
 use crate::headers::{self, Header};
+use crate::json::{set_once, JsonError, ObjectCursor, Reader};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct McpCall {
@@ -35,63 +35,10 @@ impl McpBodyError {
     }
 }
 
-/// Typed so that a duplicated `method` or `name` is an error, never a
-/// choice between two values.
-#[derive(Deserialize)]
-struct Message {
-    method: Option<String>,
-    #[serde(default, deserialize_with = "object")]
-    params: Option<Params>,
-}
-
-#[derive(Deserialize)]
-struct Params {
-    name: Option<serde_json::Value>,
-    uri: Option<serde_json::Value>,
-}
-
-/// `T` from a JSON object only (`null`: `None`). serde's derived structs
-/// also take an array, field by field, which would read `["tools/call"]`
-/// or `"params": ["divide"]` as something the server never sees.
-fn object<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    struct ObjectVisitor<T>(std::marker::PhantomData<T>);
-    impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
-        type Value = Option<T>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a JSON object or null")
-        }
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Some)
-        }
-    }
-    deserializer.deserialize_any(ObjectVisitor(std::marker::PhantomData))
-}
-
 /// Reads the call from the body and checks it against the headers (each
 /// header, when present, must equal what the body says).
 pub fn read_call(body: &[u8], headers: &[Header<'_>]) -> Result<McpCall, McpBodyError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let message: Message = object(&mut de)
-        .ok()
-        .flatten()
-        .filter(|_| de.end().is_ok())
-        .ok_or(McpBodyError::Unreadable)?;
-    let name = message.params.and_then(|p| match (p.name, p.uri) {
-        (Some(serde_json::Value::String(n)), _) => Some(n),
-        (_, Some(serde_json::Value::String(u))) => Some(u),
-        _ => None,
-    });
-    let call = McpCall {
-        method: message.method,
-        name,
-    };
+    let call = read_body(body).map_err(|_| McpBodyError::Unreadable)?;
     let header = |wanted: &str| headers::first(headers, wanted).map(decode_header);
     // A header that is present but cannot be decoded (`Some(None)`) agrees
     // with nothing, not even with a body that lacks the field.
@@ -106,6 +53,52 @@ pub fn read_call(body: &[u8], headers: &[Header<'_>]) -> Result<McpCall, McpBody
         }
     }
     Ok(call)
+}
+
+/// The message's `method` and `params.name`/`params.uri`; the rest of the
+/// body is only checked to be JSON, never stored. The message and its
+/// `params` must be objects (an array read by position would be something
+/// the server never sees), and a member the filter reads may appear once.
+fn read_body(body: &[u8]) -> Result<McpCall, JsonError> {
+    let mut reader = Reader::new(body);
+    let mut message = reader.object()?.ok_or(JsonError::ExpectedValue)?;
+    let (mut method, mut params) = (None, None);
+    while let Some(key) = reader.next_key(&mut message)? {
+        match key.as_str() {
+            "method" => set_once(&mut method, &key, reader.string_or_null()?)?,
+            "params" => set_once(&mut params, &key, read_params(&mut reader)?)?,
+            _ => reader.skip()?,
+        }
+    }
+    reader.end()?;
+    Ok(McpCall {
+        method: method.flatten(),
+        name: params.flatten(),
+    })
+}
+
+/// An object (or `null`): its `name`, else its `uri`, when a string.
+fn read_params(reader: &mut Reader<'_>) -> Result<Option<String>, JsonError> {
+    if reader.at_null() {
+        return reader.skip().map(|()| None);
+    }
+    let mut params: ObjectCursor = reader.object()?.ok_or(JsonError::ExpectedValue)?;
+    let (mut name, mut uri) = (None, None);
+    while let Some(key) = reader.next_key(&mut params)? {
+        match key.as_str() {
+            "name" => set_once(&mut name, &key, string_or_skip(reader)?)?,
+            "uri" => set_once(&mut uri, &key, string_or_skip(reader)?)?,
+            _ => reader.skip()?,
+        }
+    }
+    Ok(name.flatten().or(uri.flatten()))
+}
+
+fn string_or_skip(reader: &mut Reader<'_>) -> Result<Option<String>, JsonError> {
+    if !reader.at_string() {
+        return reader.skip().map(|()| None);
+    }
+    Ok(reader.value()?.as_str().map(str::to_string))
 }
 
 /// A header value as text; `=?base64?...?=` carries non-ASCII names.

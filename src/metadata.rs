@@ -2,8 +2,8 @@
 //! authorization server (Entra) without being told.
 
 use crate::config::{Config, McpConfig};
+use crate::json::ObjectWriter;
 use crate::response::Response;
-use serde_json::{json, Map, Value};
 
 /// Where clients look first (RFC 9728 §3.1 without a path suffix).
 pub const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
@@ -48,12 +48,9 @@ pub fn requestable_scopes(config: &Config, scopes: &[String]) -> Vec<String> {
 }
 
 pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
-    let mut doc = Map::new();
-    doc.insert("resource".into(), json!(mcp.resource));
-    doc.insert(
-        "authorization_servers".into(),
-        json!([authorization_server(config)]),
-    );
+    let mut doc = ObjectWriter::new()
+        .string("resource", &mcp.resource)
+        .strings("authorization_servers", &[authorization_server(config)]);
     let mut scopes = mcp.scopes_supported.clone();
     if scopes.is_empty() {
         // Never advertise an empty list when rules name scopes.
@@ -66,9 +63,9 @@ pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
         }
     }
     if !scopes.is_empty() {
-        doc.insert("scopes_supported".into(), json!(scopes));
+        doc = doc.strings("scopes_supported", &scopes);
     }
-    doc.insert("bearer_methods_supported".into(), json!(["header"]));
+    doc = doc.strings("bearer_methods_supported", &["header"]);
     for (key, value) in [
         ("resource_name", &mcp.resource_name),
         ("resource_documentation", &mcp.resource_documentation),
@@ -76,10 +73,10 @@ pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
         ("resource_tos_uri", &mcp.resource_tos_uri),
     ] {
         if let Some(v) = value {
-            doc.insert(key.into(), json!(v));
+            doc = doc.string(key, v);
         }
     }
-    Value::Object(doc).to_string().into_bytes()
+    doc.into_bytes()
 }
 
 pub fn response(config: &Config, mcp: &McpConfig) -> Response {

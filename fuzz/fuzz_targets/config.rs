@@ -33,14 +33,18 @@ fn check(json: &[u8]) {
     match result {
         Err(e) => {
             assert!(!e.key.is_empty() && !e.reason.is_empty(), "{e:?}");
-            // serde_json's " at line N column M" is cut off (a field name
-            // may still say " at line ").
-            if let Some(i) = e.reason.rfind(" at line ") {
-                let tail = &e.reason[i + 9..];
-                let position = tail
-                    .split(" column ")
-                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-                assert!(!position, "{e}");
+            // A syntax error says where it is, as "(line N, column M)".
+            if let Some(rest) = e.reason.strip_prefix("not valid JSON: ") {
+                let position = rest
+                    .rsplit_once(" (line ")
+                    .and_then(|(_, p)| p.strip_suffix(')'))
+                    .and_then(|p| p.split_once(", column "));
+                let numbers = position.is_some_and(|(l, c)| {
+                    [l, c]
+                        .iter()
+                        .all(|n| n.parse::<usize>().is_ok_and(|n| n > 0))
+                });
+                assert!(numbers, "{e}");
             }
             let _ = e.to_string();
         }

@@ -3,6 +3,7 @@
 //! the very parser the filter runs.
 
 use entra_guard::config::{self, Config, Tenancy};
+use entra_guard::json::ObjectWriter;
 use entra_guard::subscription::{is_acceptable_key, key_digest_hex, MAX_KEY_BYTES};
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -85,7 +86,10 @@ fn hash_key(name: Option<&str>) -> Result<String, String> {
     }
     let digest = key_digest_hex(key);
     Ok(match name {
-        Some(name) => serde_json::json!({"name": name, "sha256": digest}).to_string(),
+        Some(name) => ObjectWriter::new()
+            .string("name", name)
+            .string("sha256", &digest)
+            .finish(),
         None => digest,
     })
 }

@@ -1,32 +1,41 @@
 //! Reading the configuration JSON by hand: every error carries the JSON path
-//! of its key, unknown keys and duplicated keys are refused. (Derived serde
-//! visitors with path tracking cost a third of the filter's size.)
+//! of its key, unknown keys and duplicated keys are refused.
 
 use super::ConfigError;
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Number, Value};
-use std::fmt;
+use crate::json::{Object, Reader, Value};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
 /// Parses a document whose objects all have unique keys.
 pub fn parse_unique(json: &[u8]) -> Result<Value> {
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let UniqueValue(value) = UniqueValue::deserialize(&mut de).map_err(|e| {
-        let text = e.to_string();
-        let reason = text
-            .rfind(" at line ")
-            .map_or(text.as_str(), |i| &text[..i]);
-        ConfigError::new("(root)", format!("not valid JSON: {reason}"))
-    })?;
-    de.end()
-        .map_err(|_| ConfigError::new("(root)", "trailing characters after the JSON"))?;
-    Ok(value)
+    let mut reader = Reader::new(json);
+    let value = reader.value().and_then(|v| reader.end().map(|()| v));
+    value.map_err(|e| {
+        let (line, column) = line_column(json, reader.offset());
+        ConfigError::new(
+            "(root)",
+            format!("not valid JSON: {e} (line {line}, column {column})"),
+        )
+    })
+}
+
+/// 1-based, counting characters, for the error message.
+fn line_column(json: &[u8], offset: usize) -> (usize, usize) {
+    let before = json.get(..offset).unwrap_or(json);
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = 1 + before.iter().filter(|b| **b == b'\n').count();
+    let column = 1 + String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count();
+    (line, column)
 }
 
 /// A JSON object being read, with the path that names it in errors.
 pub struct Obj<'a> {
-    map: &'a Map<String, Value>,
+    map: &'a Object,
     path: String,
 }
 
@@ -55,7 +64,7 @@ impl<'a> Obj<'a> {
 
     /// Refuses keys the schema does not know, by name.
     pub fn only(&self, known: &[&str]) -> Result<()> {
-        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
+        match self.map.keys().find(|k| !known.contains(k)) {
             Some(unknown) => Err(ConfigError::new(
                 self.key(unknown),
                 format!("unknown key (expected one of: {})", known.join(", ")),
@@ -144,7 +153,7 @@ impl<'a> Obj<'a> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for k in obj.map.keys() {
             let value = obj.required(k, obj.string(k))?;
-            pairs.push((k.clone(), value));
+            pairs.push((k.to_string(), value));
         }
         Ok(Some(pairs))
     }
@@ -163,80 +172,5 @@ fn display(path: &str) -> String {
         "(root)".into()
     } else {
         path.to_string()
-    }
-}
-
-/// `serde_json::Value`, except that an object with a repeated key is an
-/// error instead of silently keeping the last value.
-struct UniqueValue(Value);
-
-impl<'de> Deserialize<'de> for UniqueValue {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
-        deserializer.deserialize_any(UniqueVisitor)
-    }
-}
-
-struct UniqueVisitor;
-
-impl<'de> Visitor<'de> for UniqueVisitor {
-    type Value = UniqueValue;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("JSON")
-    }
-
-    fn visit_bool<E>(self, v: bool) -> std::result::Result<UniqueValue, E> {
-        Ok(UniqueValue(Value::Bool(v)))
-    }
-
-    fn visit_i64<E>(self, v: i64) -> std::result::Result<UniqueValue, E> {
-        Ok(UniqueValue(Value::Number(v.into())))
-    }
-
-    fn visit_u64<E>(self, v: u64) -> std::result::Result<UniqueValue, E> {
-        Ok(UniqueValue(Value::Number(v.into())))
-    }
-
-    fn visit_f64<E>(self, v: f64) -> std::result::Result<UniqueValue, E> {
-        Ok(UniqueValue(
-            Number::from_f64(v).map_or(Value::Null, Value::Number),
-        ))
-    }
-
-    fn visit_str<E>(self, v: &str) -> std::result::Result<UniqueValue, E> {
-        Ok(UniqueValue(Value::String(v.to_string())))
-    }
-
-    fn visit_string<E>(self, v: String) -> std::result::Result<UniqueValue, E> {
-        Ok(UniqueValue(Value::String(v)))
-    }
-
-    fn visit_unit<E>(self) -> std::result::Result<UniqueValue, E> {
-        Ok(UniqueValue(Value::Null))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(
-        self,
-        mut seq: A,
-    ) -> std::result::Result<UniqueValue, A::Error> {
-        let mut items = Vec::new();
-        while let Some(UniqueValue(v)) = seq.next_element()? {
-            items.push(v);
-        }
-        Ok(UniqueValue(Value::Array(items)))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(
-        self,
-        mut map: A,
-    ) -> std::result::Result<UniqueValue, A::Error> {
-        let mut out = Map::new();
-        while let Some((key, UniqueValue(value))) = map.next_entry::<String, UniqueValue>()? {
-            if out.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
-            }
-            out.insert(key, value);
-        }
-        Ok(UniqueValue(Value::Object(out)))
     }
 }

@@ -2,8 +2,8 @@
 //! stay on a host we trust (no SSRF through a tampered document).
 
 use super::MAX_DOCUMENT_BYTES;
+use crate::json::{self, Value};
 use crate::url::parse_absolute;
-use serde::Deserialize;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,10 +37,22 @@ impl fmt::Display for DiscoveryError {
     }
 }
 
-#[derive(Deserialize)]
 struct RawDiscovery {
     issuer: String,
     jwks_uri: String,
+}
+
+impl RawDiscovery {
+    fn from_json(body: &[u8]) -> Option<RawDiscovery> {
+        let Ok(Value::Object(doc)) = json::parse(body) else {
+            return None;
+        };
+        let text = |name| doc.get(name).and_then(Value::as_str).map(str::to_string);
+        Some(RawDiscovery {
+            issuer: text("issuer")?,
+            jwks_uri: text("jwks_uri")?,
+        })
+    }
 }
 
 /// `allowed_hosts` are lowercase `host[:port]` values.
@@ -48,7 +60,7 @@ pub fn parse_discovery(body: &[u8], allowed_hosts: &[String]) -> Result<Discover
     if body.len() > MAX_DOCUMENT_BYTES {
         return Err(DiscoveryError::TooLarge);
     }
-    let raw: RawDiscovery = serde_json::from_slice(body).map_err(|_| DiscoveryError::NotJson)?;
+    let raw = RawDiscovery::from_json(body).ok_or(DiscoveryError::NotJson)?;
     let url = parse_absolute(&raw.jwks_uri).ok_or(DiscoveryError::BadJwksUri)?;
     let host = url.authority.to_ascii_lowercase();
     if !allowed_hosts.contains(&host) {

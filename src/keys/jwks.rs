@@ -3,10 +3,10 @@
 
 use super::der::rsa_spki;
 use super::MAX_DOCUMENT_BYTES;
+use crate::json::{self, Value};
 use crate::rs256::RsaModulus;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Deserialize;
 use std::fmt;
 
 const MAX_KEYS: usize = 64;
@@ -58,16 +58,9 @@ impl fmt::Display for JwksError {
     }
 }
 
-#[derive(Deserialize)]
-struct RawJwks {
-    keys: Vec<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
 struct RawJwk {
     kty: Option<String>,
     kid: Option<String>,
-    #[serde(rename = "use")]
     use_: Option<String>,
     alg: Option<String>,
     n: Option<String>,
@@ -75,15 +68,39 @@ struct RawJwk {
     issuer: Option<String>,
 }
 
+impl RawJwk {
+    /// The members the filter reads, each a string or absent (`null`).
+    fn from_value(value: &Value) -> Option<RawJwk> {
+        let Value::Object(jwk) = value else {
+            return None;
+        };
+        let text = |name| jwk.opt_string(name).ok();
+        Some(RawJwk {
+            kty: text("kty")?,
+            kid: text("kid")?,
+            use_: text("use")?,
+            alg: text("alg")?,
+            n: text("n")?,
+            e: text("e")?,
+            issuer: text("issuer")?,
+        })
+    }
+}
+
 pub fn parse_jwks(body: &[u8]) -> Result<ParsedJwks, JwksError> {
     if body.len() > MAX_DOCUMENT_BYTES {
         return Err(JwksError::TooLarge);
     }
-    let raw: RawJwks = serde_json::from_slice(body).map_err(|_| JwksError::NotJson)?;
+    let Ok(Value::Object(doc)) = json::parse(body) else {
+        return Err(JwksError::NotJson);
+    };
+    let Some(Value::Array(raw_keys)) = doc.get("keys") else {
+        return Err(JwksError::NotJson);
+    };
     let mut keys: Vec<RsaKey> = Vec::new();
     let mut skipped = Vec::new();
-    for value in raw.keys.into_iter().take(MAX_KEYS) {
-        let Ok(jwk) = serde_json::from_value::<RawJwk>(value) else {
+    for value in raw_keys.iter().take(MAX_KEYS) {
+        let Some(jwk) = RawJwk::from_value(value) else {
             skipped.push("a key that is not a JWK object".to_string());
             continue;
         };

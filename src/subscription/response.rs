@@ -3,21 +3,13 @@
 
 use crate::challenge::quote;
 use crate::config::SubscriptionConfig;
+use crate::json::ObjectWriter;
 use crate::response::Response;
-use serde::Serialize;
 
 pub(super) const MISSING_MESSAGE: &str = "Access denied due to missing subscription key. \
      Make sure to include subscription key when making requests to an API.";
 pub(super) const INVALID_MESSAGE: &str = "Access denied due to invalid subscription key. \
      Make sure to provide a valid key for an active subscription.";
-
-/// Field order follows APIM's body (`statusCode` first).
-#[derive(Serialize)]
-struct ApimError<'m> {
-    #[serde(rename = "statusCode")]
-    status_code: u32,
-    message: &'m str,
-}
 
 pub fn missing_key_response(cfg: &SubscriptionConfig) -> Response {
     denial(cfg, MISSING_MESSAGE)
@@ -39,12 +31,11 @@ pub fn challenge(cfg: &SubscriptionConfig) -> String {
 }
 
 fn denial(cfg: &SubscriptionConfig, message: &str) -> Response {
-    let body = ApimError {
-        status_code: 401,
-        message,
-    };
-    // Serializing a struct of a number and a string cannot fail.
-    let body = serde_json::to_vec(&body).unwrap_or_default();
+    // Field order follows APIM's body (`statusCode` first).
+    let body = ObjectWriter::new()
+        .number("statusCode", 401)
+        .string("message", message)
+        .into_bytes();
     Response::json(401, body)
         .with_header("www-authenticate", challenge(cfg))
         .with_header("access-control-allow-origin", "*")

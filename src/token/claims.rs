@@ -2,11 +2,7 @@
 //! object with unique keys (a duplicated `aud` must not pick its own winner).
 
 use super::TokenError;
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde::Deserialize;
-use serde_json::Value;
-use std::collections::BTreeMap;
-use std::fmt;
+use crate::json::{self, Object, Value};
 
 /// Latest NumericDate accepted: 9999-12-31T23:59:59Z.
 const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
@@ -24,12 +20,14 @@ pub struct Claims {
     pub appid: Option<String>,
     pub scp: Option<String>,
     pub roles: Vec<String>,
-    all: BTreeMap<String, Value>,
+    all: Object,
 }
 
 impl Claims {
     pub fn from_json(json: &[u8]) -> Result<Claims, TokenError> {
-        let UniqueMap(all) = serde_json::from_slice(json).map_err(|_| TokenError::Malformed)?;
+        let Ok(Value::Object(all)) = json::parse(json) else {
+            return Err(TokenError::Malformed);
+        };
         Ok(Claims {
             iss: string(&all, "iss")?,
             aud: audience(&all)?,
@@ -104,7 +102,7 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-fn string(all: &BTreeMap<String, Value>, name: &str) -> Result<Option<String>, TokenError> {
+fn string(all: &Object, name: &str) -> Result<Option<String>, TokenError> {
     match all.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -122,7 +120,7 @@ fn string_array(v: &Value) -> Result<Vec<String>, TokenError> {
     }
 }
 
-fn audience(all: &BTreeMap<String, Value>) -> Result<Audience, TokenError> {
+fn audience(all: &Object) -> Result<Audience, TokenError> {
     match all.get("aud") {
         None => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),
@@ -130,49 +128,18 @@ fn audience(all: &BTreeMap<String, Value>) -> Result<Audience, TokenError> {
     }
 }
 
-/// RFC 7519 NumericDate: an integer, or a non-negative float truncated to
+/// RFC 7519 NumericDate: an integer, or a non-negative decimal truncated to
 /// seconds; strings, negatives and absurd years are malformed.
-fn numeric_date(all: &BTreeMap<String, Value>, name: &str) -> Result<Option<u64>, TokenError> {
+fn numeric_date(all: &Object, name: &str) -> Result<Option<u64>, TokenError> {
     let Some(v) = all.get(name) else {
         return Ok(None);
     };
     let secs = match v {
-        Value::Number(n) => match (n.as_u64(), n.as_f64()) {
-            (Some(u), _) => u,
-            (None, Some(f)) if f.is_finite() && f >= 0.0 && f <= MAX_NUMERIC_DATE as f64 => {
-                f as u64
-            }
-            _ => return Err(TokenError::Malformed),
-        },
+        Value::Number(n) => n.whole_part().ok_or(TokenError::Malformed)?,
         _ => return Err(TokenError::Malformed),
     };
     if secs > MAX_NUMERIC_DATE {
         return Err(TokenError::Malformed);
     }
     Ok(Some(secs))
-}
-
-/// A JSON object whose keys must be unique.
-struct UniqueMap(BTreeMap<String, Value>);
-
-impl<'de> Deserialize<'de> for UniqueMap {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct UniqueVisitor;
-        impl<'de> Visitor<'de> for UniqueVisitor {
-            type Value = UniqueMap;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object with unique keys")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueMap, A::Error> {
-                let mut out = BTreeMap::new();
-                while let Some((key, value)) = map.next_entry::<String, Value>()? {
-                    if out.insert(key, value).is_some() {
-                        return Err(serde::de::Error::custom("duplicate claim"));
-                    }
-                }
-                Ok(UniqueMap(out))
-            }
-        }
-        deserializer.deserialize_map(UniqueVisitor)
-    }
 }

@@ -2,9 +2,9 @@
 
 use super::claims::Claims;
 use super::TokenError;
+use crate::json::{set_once, JsonError, Reader};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Deserialize;
 
 /// A decoded token whose signature has not been checked. It exposes what
 /// the cheap checks need, and nothing here can authorize a request.
@@ -18,14 +18,58 @@ pub struct UntrustedToken<'a> {
 
 /// The JOSE header fields the filter acts on. Unknown fields are ignored
 /// (RFC 7515 §4), but a field that appears twice is malformed.
-#[derive(Deserialize)]
 struct Header {
     alg: String,
     kid: Option<String>,
-    crit: Option<serde::de::IgnoredAny>,
-    nonce: Option<serde::de::IgnoredAny>,
-    enc: Option<serde::de::IgnoredAny>,
-    zip: Option<serde::de::IgnoredAny>,
+    crit: bool,
+    nonce: bool,
+    enc: bool,
+    zip: bool,
+}
+
+impl Header {
+    /// Read member by member: an unknown member is skipped however deep it
+    /// goes, as serde's derived reader did before.
+    fn from_json(bytes: &[u8]) -> Result<Header, TokenError> {
+        Header::read(bytes).map_err(|_| TokenError::Malformed)
+    }
+
+    fn read(bytes: &[u8]) -> Result<Header, JsonError> {
+        let mut reader = Reader::new(bytes);
+        let mut members = reader.object()?.ok_or(JsonError::ExpectedValue)?;
+        let (mut alg, mut kid) = (None, None);
+        let mut flags = [
+            ("crit", None),
+            ("nonce", None),
+            ("enc", None),
+            ("zip", None),
+        ];
+        while let Some(key) = reader.next_key(&mut members)? {
+            match key.as_str() {
+                "alg" => set_once(&mut alg, &key, reader.string_or_null()?)?,
+                "kid" => set_once(&mut kid, &key, reader.string_or_null()?)?,
+                _ => match flags.iter_mut().find(|(name, _)| *name == key) {
+                    // `null` counts as absent, as it did for the serde fields.
+                    Some((_, slot)) => {
+                        let present = !reader.at_null();
+                        reader.skip()?;
+                        set_once(slot, &key, present)?;
+                    }
+                    None => reader.skip()?,
+                },
+            }
+        }
+        reader.end()?;
+        let [crit, nonce, enc, zip] = flags.map(|(_, present)| present == Some(true));
+        Ok(Header {
+            alg: alg.flatten().ok_or(JsonError::ExpectedValue)?,
+            kid: kid.flatten(),
+            crit,
+            nonce,
+            enc,
+            zip,
+        })
+    }
 }
 
 const MAX_KID_BYTES: usize = 256;
@@ -45,18 +89,17 @@ impl<'a> UntrustedToken<'a> {
             return Err(TokenError::Malformed);
         };
         let header_json = decode(header_b64)?;
-        let header: Header =
-            serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
-        if header.enc.is_some() || header.zip.is_some() {
+        let header = Header::from_json(&header_json)?;
+        if header.enc || header.zip {
             return Err(TokenError::Malformed);
         }
         if header.alg != "RS256" {
             return Err(TokenError::AlgorithmNotAllowed);
         }
-        if header.crit.is_some() {
+        if header.crit {
             return Err(TokenError::CriticalHeader);
         }
-        if header.nonce.is_some() {
+        if header.nonce {
             return Err(TokenError::GraphToken);
         }
         let kid = match header.kid {

@@ -1,0 +1,467 @@
+//! Reading JSON: a whole document into a `Value`, or member by member with
+//! the values nobody needs skipped (checked, never stored), so a large MCP
+//! body costs no memory beyond the fields the filter reads.
+
+use super::{Number, Object, Value, MAX_DEPTH};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonError {
+    UnexpectedEnd,
+    ExpectedValue,
+    ExpectedKey,
+    ExpectedColon,
+    ExpectedCommaOrEnd,
+    InvalidNumber,
+    InvalidEscape,
+    InvalidUtf8,
+    ControlCharacter,
+    TooDeep,
+    DuplicateKey(String),
+    TrailingCharacters,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            JsonError::UnexpectedEnd => "unexpected end of the document",
+            JsonError::ExpectedValue => "expected a value",
+            JsonError::ExpectedKey => "expected a string key",
+            JsonError::ExpectedColon => "expected `:`",
+            JsonError::ExpectedCommaOrEnd => "expected `,` or the end of the array or object",
+            JsonError::InvalidNumber => "invalid number",
+            JsonError::InvalidEscape => "invalid escape in a string",
+            JsonError::InvalidUtf8 => "invalid UTF-8 in a string",
+            JsonError::ControlCharacter => "control character in a string",
+            JsonError::TooDeep => "arrays and objects nested too deep",
+            JsonError::DuplicateKey(key) => {
+                let shown: String = key.chars().take(64).collect();
+                return write!(f, "duplicate key `{shown}`");
+            }
+            JsonError::TrailingCharacters => "trailing characters after the JSON",
+        })
+    }
+}
+
+type Result<T> = std::result::Result<T, JsonError>;
+
+/// The whole input as one value, with nothing after it but whitespace.
+pub fn parse(bytes: &[u8]) -> Result<Value> {
+    let mut reader = Reader::new(bytes);
+    let value = reader.value()?;
+    reader.end()?;
+    Ok(value)
+}
+
+/// Where a pull reader stands.
+pub struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    depth: usize,
+}
+
+/// An object being read member by member (see `Reader::object`).
+pub struct ObjectCursor {
+    first: bool,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(bytes: &'a [u8]) -> Reader<'a> {
+        Reader {
+            bytes,
+            pos: 0,
+            depth: 0,
+        }
+    }
+
+    /// Byte offset of the reader (of the error, after one).
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    /// Only whitespace may follow.
+    pub fn end(&mut self) -> Result<()> {
+        match self.peek() {
+            None => Ok(()),
+            Some(_) => Err(JsonError::TrailingCharacters),
+        }
+    }
+
+    /// Whether the next value is `null` (nothing is consumed).
+    pub fn at_null(&mut self) -> bool {
+        self.peek() == Some(b'n')
+    }
+
+    /// Whether the next value is a string (nothing is consumed).
+    pub fn at_string(&mut self) -> bool {
+        self.peek() == Some(b'"')
+    }
+
+    /// A string, or `null` for none; any other value is an error.
+    pub fn string_or_null(&mut self) -> Result<Option<String>> {
+        match self.peek() {
+            Some(b'"') => self.string().map(Some),
+            Some(b'n') => self.literal().map(|_| None),
+            Some(_) => Err(JsonError::ExpectedValue),
+            None => Err(JsonError::UnexpectedEnd),
+        }
+    }
+
+    /// Starts reading an object: `None`, with nothing consumed, when the
+    /// next value is something else.
+    pub fn object(&mut self) -> Result<Option<ObjectCursor>> {
+        if self.peek() != Some(b'{') {
+            return Ok(None);
+        }
+        self.open()?;
+        Ok(Some(ObjectCursor { first: true }))
+    }
+
+    /// The next key of the object; its value must be read (or skipped)
+    /// before the next call. `None` once the object is closed.
+    pub fn next_key(&mut self, cursor: &mut ObjectCursor) -> Result<Option<String>> {
+        let first = std::mem::replace(&mut cursor.first, false);
+        match self.peek() {
+            Some(b'}') if first => return self.close().map(|()| None),
+            _ if first => {}
+            Some(b',') => self.pos += 1,
+            Some(b'}') => return self.close().map(|()| None),
+            Some(_) => return Err(JsonError::ExpectedCommaOrEnd),
+            None => return Err(JsonError::UnexpectedEnd),
+        }
+        match self.peek() {
+            Some(b'"') => {}
+            Some(_) => return Err(JsonError::ExpectedKey),
+            None => return Err(JsonError::UnexpectedEnd),
+        }
+        let key = self.string()?;
+        match self.peek() {
+            Some(b':') => self.pos += 1,
+            Some(_) => return Err(JsonError::ExpectedColon),
+            None => return Err(JsonError::UnexpectedEnd),
+        }
+        Ok(Some(key))
+    }
+
+    pub fn value(&mut self) -> Result<Value> {
+        match self.peek() {
+            Some(b'{') => self.object_value().map(Value::Object),
+            Some(b'[') => {
+                self.open()?;
+                let mut items = Vec::new();
+                while self.next_item(items.is_empty())? {
+                    items.push(self.value()?);
+                }
+                Ok(Value::Array(items))
+            }
+            Some(b'"') => self.string().map(Value::String),
+            Some(b'-' | b'0'..=b'9') => {
+                let text = self.number()?;
+                Ok(Value::Number(Number(text.into())))
+            }
+            _ => self.literal(),
+        }
+    }
+
+    /// Reads past the next value, checking its syntax as strictly as
+    /// `value`, at any depth and without recursing (one byte of memory per
+    /// open level). Repeated keys inside it are not looked for: nobody here
+    /// reads it, so there is no choice to make.
+    pub fn skip(&mut self) -> Result<()> {
+        // The containers still open, innermost last: `true` for an object.
+        let mut open: Vec<bool> = Vec::new();
+        loop {
+            match self.peek() {
+                Some(b'{') => {
+                    self.pos += 1;
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                    } else {
+                        open.push(true);
+                        self.skip_key()?;
+                        continue;
+                    }
+                }
+                Some(b'[') => {
+                    self.pos += 1;
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                    } else {
+                        open.push(false);
+                        continue;
+                    }
+                }
+                Some(b'"') => drop(self.string()?),
+                Some(b'-' | b'0'..=b'9') => drop(self.number()?),
+                _ => drop(self.literal()?),
+            }
+            // A value is complete: close what ends here, or go on to the
+            // next member.
+            loop {
+                let Some(&in_object) = open.last() else {
+                    return Ok(());
+                };
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        if in_object {
+                            self.skip_key()?;
+                        }
+                        break;
+                    }
+                    Some(b'}') if in_object => self.pos += 1,
+                    Some(b']') if !in_object => self.pos += 1,
+                    Some(_) => return Err(JsonError::ExpectedCommaOrEnd),
+                    None => return Err(JsonError::UnexpectedEnd),
+                }
+                open.pop();
+            }
+        }
+    }
+
+    /// `"key":` inside an object being skipped.
+    fn skip_key(&mut self) -> Result<()> {
+        match self.peek() {
+            Some(b'"') => drop(self.string()?),
+            Some(_) => return Err(JsonError::ExpectedKey),
+            None => return Err(JsonError::UnexpectedEnd),
+        }
+        match self.peek() {
+            Some(b':') => {
+                self.pos += 1;
+                Ok(())
+            }
+            Some(_) => Err(JsonError::ExpectedColon),
+            None => Err(JsonError::UnexpectedEnd),
+        }
+    }
+
+    fn object_value(&mut self) -> Result<Object> {
+        let mut cursor = ObjectCursor { first: true };
+        self.open()?;
+        let mut members: Vec<(String, Value)> = Vec::new();
+        while let Some(key) = self.next_key(&mut cursor)? {
+            let value = self.value()?;
+            members.push((key, value));
+        }
+        unique(members.iter().map(|(k, _)| k.as_str()).collect())?;
+        Ok(Object(members))
+    }
+
+    /// Before an array item: `false` once the array is closed.
+    fn next_item(&mut self, first: bool) -> Result<bool> {
+        match self.peek() {
+            Some(b']') => self.close().map(|()| false),
+            _ if first => Ok(true),
+            Some(b',') => {
+                self.pos += 1;
+                Ok(true)
+            }
+            Some(_) => Err(JsonError::ExpectedCommaOrEnd),
+            None => Err(JsonError::UnexpectedEnd),
+        }
+    }
+
+    /// Consumes `{` or `[`, counting the depth.
+    fn open(&mut self) -> Result<()> {
+        if self.depth >= MAX_DEPTH {
+            return Err(JsonError::TooDeep);
+        }
+        self.depth += 1;
+        self.pos += 1;
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// The next significant byte, after whitespace.
+    fn peek(&mut self) -> Option<u8> {
+        while let Some(&b) = self.bytes.get(self.pos) {
+            if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(b);
+            }
+            self.pos += 1;
+        }
+        None
+    }
+
+    fn literal(&mut self) -> Result<Value> {
+        let rest = self.bytes.get(self.pos..).unwrap_or_default();
+        for (word, value) in [
+            (&b"true"[..], Value::Bool(true)),
+            (b"false", Value::Bool(false)),
+            (b"null", Value::Null),
+        ] {
+            if rest.starts_with(word) {
+                self.pos += word.len();
+                return Ok(value);
+            }
+        }
+        if rest.is_empty() {
+            Err(JsonError::UnexpectedEnd)
+        } else {
+            Err(JsonError::ExpectedValue)
+        }
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, as written.
+    fn number(&mut self) -> Result<&'a str> {
+        let start = self.pos;
+        self.eat(b'-');
+        match self.byte() {
+            Some(b'0') => self.pos += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(JsonError::InvalidNumber),
+        }
+        if self.eat(b'.') {
+            self.required_digits()?;
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            let _sign = self.eat(b'+') || self.eat(b'-');
+            self.required_digits()?;
+        }
+        let text = self.bytes.get(start..self.pos).unwrap_or_default();
+        std::str::from_utf8(text).map_err(|_| JsonError::InvalidNumber)
+    }
+
+    fn required_digits(&mut self) -> Result<()> {
+        let start = self.pos;
+        self.digits();
+        if self.pos == start {
+            return Err(JsonError::InvalidNumber);
+        }
+        Ok(())
+    }
+
+    fn digits(&mut self) {
+        while self.byte().is_some_and(|b| b.is_ascii_digit()) {
+            self.pos += 1;
+        }
+    }
+
+    fn byte(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn eat(&mut self, wanted: u8) -> bool {
+        let found = self.byte() == Some(wanted);
+        if found {
+            self.pos += 1;
+        }
+        found
+    }
+
+    /// A string starting at its opening quote.
+    fn string(&mut self) -> Result<String> {
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            // Quote, backslash and controls are ASCII, so a run between them
+            // never splits a UTF-8 sequence.
+            let start = self.pos;
+            while self
+                .byte()
+                .is_some_and(|b| b != b'"' && b != b'\\' && b >= 0x20)
+            {
+                self.pos += 1;
+            }
+            let run = self.bytes.get(start..self.pos).unwrap_or_default();
+            out.push_str(std::str::from_utf8(run).map_err(|_| JsonError::InvalidUtf8)?);
+            match self.byte() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut out)?;
+                }
+                Some(_) => return Err(JsonError::ControlCharacter),
+                None => return Err(JsonError::UnexpectedEnd),
+            }
+        }
+    }
+
+    fn escape(&mut self, out: &mut String) -> Result<()> {
+        let c = match self.byte() {
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                self.pos += 1;
+                let unit = self.hex4()?;
+                let code = match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate must be followed by a low one.
+                        if !(self.eat(b'\\') && self.eat(b'u')) {
+                            return Err(JsonError::InvalidEscape);
+                        }
+                        let low = self.hex4()?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(JsonError::InvalidEscape);
+                        }
+                        0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return Err(JsonError::InvalidEscape),
+                    _ => unit,
+                };
+                out.push(char::from_u32(code).ok_or(JsonError::InvalidEscape)?);
+                return Ok(());
+            }
+            Some(_) => return Err(JsonError::InvalidEscape),
+            None => return Err(JsonError::UnexpectedEnd),
+        };
+        self.pos += 1;
+        out.push(c);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32> {
+        let mut unit = 0;
+        for _ in 0..4 {
+            let digit = match self.byte() {
+                Some(b) => char::from(b).to_digit(16),
+                None => return Err(JsonError::UnexpectedEnd),
+            };
+            unit = unit * 16 + digit.ok_or(JsonError::InvalidEscape)?;
+            self.pos += 1;
+        }
+        Ok(unit)
+    }
+}
+
+/// Refuses a repeated key. Sorting keeps a hostile object of many keys at
+/// n·log n; a small one is cheaper to compare pairwise.
+fn unique(mut keys: Vec<&str>) -> Result<()> {
+    let repeated = if keys.len() <= 8 {
+        keys.iter()
+            .enumerate()
+            .find(|(i, k)| keys[..*i].contains(k))
+            .map(|(_, k)| *k)
+    } else {
+        keys.sort_unstable();
+        keys.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+    };
+    match repeated {
+        Some(key) => Err(JsonError::DuplicateKey(key.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Stores a member read with `Reader::next_key`, refusing a second one.
+pub fn set_once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<()> {
+    if slot.is_some() {
+        return Err(JsonError::DuplicateKey(key.to_string()));
+    }
+    *slot = Some(value);
+    Ok(())
+}
