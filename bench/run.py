@@ -90,8 +90,10 @@ LISTENERS = ["noauth", "floor", "jwt_local", "jwt_local_cache", "jwt_remote", "j
 # The profile section: the floor doing more of the host work entra-guard does, and
 # entra-guard on a public path (its glue without any JWT work). Differences of
 # time per request between these listeners attribute entra-guard's cost.
-FLOOR_WORK = {"floor": "", "floor_map": "map", "floor_glue": "map,time", "floor_reply": "map,time,reply"}
-PROFILE_LISTENERS = ["floor", "floor_map", "floor_glue", "floor_reply", "entra_guard_public", "entra_guard"]
+FLOOR_WORK = {"floor": "", "floor_map": "map", "floor_glue": "map,time", "floor_reply": "map,time,reply",
+              "floor_challenge": "map,time,challenge"}
+PROFILE_LISTENERS = ["floor", "floor_map", "floor_glue", "floor_reply", "floor_challenge", "entra_guard_public",
+                     "entra_guard"]
 PROFILE_SCENARIOS = ["repeated", "none"]
 ALL_LISTENERS = LISTENERS + PROFILE_LISTENERS
 JWT_LISTENERS = [name for name in LISTENERS if name.startswith("jwt_")]
@@ -106,7 +108,7 @@ SCENARIO_TITLES = {
 # accept every one. A cell that does not is a broken harness, not a slow filter.
 AUTH_LISTENERS = {"jwt_local", "jwt_local_cache", "jwt_remote", "jwt_remote_cache", "entra_guard"}
 REFUSED_SCENARIOS = {"invalid", "none"}
-ALWAYS_REFUSING = {"floor_reply"}
+ALWAYS_REFUSING = {"floor_reply", "floor_challenge"}
 
 SMOKE_LISTENERS = ["noauth", "floor", "jwt_local", "jwt_remote_cache", "entra_guard"]
 SMOKE_SCENARIOS = ["repeated", "invalid", "none"]
@@ -685,6 +687,10 @@ def render(report: dict) -> str:
         lines.append(f"  note  no token: a wasm floor that answers the same kind of 401 itself reaches "
                      f"{bound['floor_reply_vs_floor']:.2f}x the forwarding floor (CPU, profile Envoy); "
                      f"entra-guard is {bound['entra_guard_vs_floor_reply']:.2f}x that replying floor")
+        if "floor_challenge_vs_floor" in bound:
+            lines.append(f"  note  no token: the floor sending entra-guard's own reply (5 headers, JSON body) reaches "
+                         f"{bound['floor_challenge_vs_floor']:.2f}x the forwarding floor; "
+                         f"entra-guard is {bound['entra_guard_vs_floor_challenge']:.2f}x that")
     if meta.get("smoke"):
         lines.append("(smoke run: 1 s cells, often on a busy machine: only shows that the harness works)")
     return "\n".join(lines)
@@ -725,7 +731,8 @@ def render_markdown(report: dict) -> str:
 
 PROFILE_ROWS = {  # scenario: (listeners, measured in the "profile" Envoy or the "main" one)
     "repeated": (["floor", "floor_map", "floor_glue", "entra_guard_public", "entra_guard"], "profile"),
-    "none": (["floor", "floor_map", "floor_glue", "floor_reply", "entra_guard_public", "entra_guard"], "profile"),
+    "none": (["floor", "floor_map", "floor_glue", "floor_reply", "floor_challenge", "entra_guard_public", "entra_guard"],
+             "profile"),
     "unique": (["noauth", "floor", "entra_guard", "jwt_local", "jwt_remote"], "main"),
     "invalid": (["noauth", "floor", "entra_guard", "jwt_local", "jwt_remote"], "main"),
 }
@@ -735,6 +742,7 @@ PROFILE_NOTES = {
     "floor_map": "floor reading all headers instead of one",
     "floor_glue": "floor_map + clock read (entra-guard's host calls on a cache hit)",
     "floor_reply": "floor_glue + local 401 with a challenge (entra-guard's host calls on a denial)",
+    "floor_challenge": "floor_glue + entra-guard's own no-token reply, byte for byte (5 headers, JSON body)",
     "entra_guard_public": "entra-guard, rule require: none (its glue, no JWT work)",
     "entra_guard": "entra-guard",
     "jwt_local": "jwt_authn, local JWKS, no cache",
@@ -770,8 +778,13 @@ def reply_bound(profile: dict | None) -> dict | None:
     rows = {e["listener"]: e["cpu_us_per_request"] for e in ((profile or {}).get("none") or {}).get("rows", [])}
     if not all(rows.get(k) for k in ("floor", "floor_reply", "entra_guard")):
         return None
-    return {"floor_reply_vs_floor": round(rows["floor"] / rows["floor_reply"], 3),
-            "entra_guard_vs_floor_reply": round(rows["floor_reply"] / rows["entra_guard"], 3)}
+    bound = {"floor_reply_vs_floor": round(rows["floor"] / rows["floor_reply"], 3),
+             "entra_guard_vs_floor_reply": round(rows["floor_reply"] / rows["entra_guard"], 3)}
+    if rows.get("floor_challenge"):
+        # The same floor sending entra-guard's own reply: what is left is entra-guard's work.
+        bound["floor_challenge_vs_floor"] = round(rows["floor"] / rows["floor_challenge"], 3)
+        bound["entra_guard_vs_floor_challenge"] = round(rows["floor_challenge"] / rows["entra_guard"], 3)
+    return bound
 
 
 def render_profile(profile: dict) -> list[str]:
@@ -927,7 +940,7 @@ def main(argv: list[str] | None = None) -> int:
                     check_statuses(envoy, profile_listeners, {s: pools[s] for s in profile_scenarios})
                     profile_cells = [Cell(listener, scenario) for scenario in profile_scenarios
                                      for listener in profile_listeners
-                                     if not (listener == "floor_reply" and scenario != "none")]
+                                     if not (listener in ALWAYS_REFUSING and scenario != "none")]
                     measure(envoy, wrk, profile_cells, pools, **load)
                 report["profile_cells"] = [c.as_json() for c in profile_cells]
             fetches = []

@@ -13,6 +13,8 @@
 //!   `time`     read the host clock once
 //!   `metrics`  increment three counters (define_metric at configure time)
 //!   `reply`    answer 401 locally with a ~200-byte `WWW-Authenticate`
+//!   `challenge` answer instead with entra-guard's no-token reply in the
+//!              bench (its five headers and JSON body, byte for byte)
 
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
@@ -29,6 +31,7 @@ struct Work {
     time: bool,
     metrics: Option<[u32; 3]>,
     reply: bool,
+    challenge: bool,
 }
 
 #[derive(Default)]
@@ -51,6 +54,7 @@ impl RootContext for FloorRoot {
                 "map" => work.all_headers = true,
                 "time" => work.time = true,
                 "reply" => work.reply = true,
+                "challenge" => work.challenge = true,
                 "metrics" => {
                     let mut ids = [0u32; 3];
                     for (i, name) in ["a", "b", "c"].iter().enumerate() {
@@ -103,6 +107,23 @@ impl HttpContext for Floor {
             for id in ids {
                 let _ = hostcalls::increment_metric(id, 1);
             }
+        }
+        if work.challenge {
+            // What entra-guard sends in the bench's no-token cell (the MCP
+            // challenge, a JSON body for humans, CORS for browser clients).
+            let challenge = "Bearer resource_metadata=\"https://mcp.contoso.test/.well-known/oauth-protected-resource/mcp\"";
+            let _ = hostcalls::send_http_response(
+                401,
+                vec![
+                    ("content-type", "application/json"),
+                    ("cache-control", "no-store"),
+                    ("www-authenticate", challenge),
+                    ("access-control-allow-origin", "*"),
+                    ("access-control-expose-headers", "WWW-Authenticate"),
+                ],
+                Some(br#"{"error":"unauthorized","error_description":"a bearer token is required"}"#),
+            );
+            return Action::Pause;
         }
         if work.reply {
             let challenge = "Bearer resource_metadata=\"https://mcp.contoso.test/.well-known/oauth-protected-resource/mcp\", error=\"invalid_token\", error_description=\"bench floor reply\"";
