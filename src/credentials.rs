@@ -22,7 +22,9 @@ pub enum Bearer<'a> {
 pub fn bearer_fast_path<'a>(headers: &[Header<'a>]) -> Option<&'a [u8]> {
     let value = authorization(headers).ok()??;
     let (scheme, token) = value.split_at_checked(7)?;
-    scheme.eq_ignore_ascii_case(b"bearer ").then_some(token)
+    // The usual spelling first: a byte-wise case-insensitive compare costs
+    // more than the rest of a cache hit's header work.
+    (scheme == b"Bearer " || scheme.eq_ignore_ascii_case(b"bearer ")).then_some(token)
 }
 
 /// A second `Authorization` header.
@@ -31,14 +33,23 @@ struct Repeated;
 /// The one `Authorization` value, if any; a repeated header is never
 /// resolved to either copy.
 fn authorization<'a>(headers: &[Header<'a>]) -> Result<Option<&'a [u8]>, Repeated> {
-    let mut values = headers
-        .iter()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"));
-    match (values.next(), values.next()) {
-        (Some(_), Some(_)) => Err(Repeated),
-        (first, None) => Ok(first.map(|(_, v)| *v)),
-        (None, Some(_)) => Ok(None),
+    let mut found = None;
+    for (name, value) in headers {
+        if is_authorization(name) {
+            if found.is_some() {
+                return Err(Repeated);
+            }
+            found = Some(*value);
+        }
     }
+    Ok(found)
+}
+
+/// Proxies hand names over lowercase (Envoy always does); any other
+/// spelling still counts, so that two copies are always seen as two.
+#[inline]
+fn is_authorization(name: &str) -> bool {
+    name.len() == 13 && (name == "authorization" || name.eq_ignore_ascii_case("authorization"))
 }
 
 /// Scans every header: a repeated `Authorization` must not let one copy
@@ -96,6 +107,21 @@ mod tests {
 
     fn h<'a>(pairs: &[(&'a str, &'a [u8])]) -> Vec<Header<'a>> {
         pairs.to_vec()
+    }
+
+    #[test]
+    fn fast_path_takes_one_exact_bearer_in_any_case() {
+        let fast = |pairs: &[Header<'static>]| bearer_fast_path(pairs).map(<[u8]>::to_vec);
+        let abc = Some(b"abc".to_vec());
+        assert_eq!(fast(&[("authorization", b"Bearer abc")]), abc);
+        assert_eq!(fast(&[("Authorization", b"bEaReR abc")]), abc);
+        assert_eq!(fast(&[("authorization", b"Basic abc")]), None);
+        assert_eq!(fast(&[("authorization", b"Bearer")]), None);
+        let two: [Header<'static>; 2] = [
+            ("authorization", b"Bearer a"),
+            ("AUTHORIZATION", b"Bearer a"),
+        ];
+        assert_eq!(fast(&two), None);
     }
 
     #[test]

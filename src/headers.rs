@@ -14,6 +14,41 @@ pub fn first<'a>(headers: &[Header<'a>], name: &str) -> Option<&'a [u8]> {
     headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
+/// `:method` and `:path` as text, in one pass over the headers.
+pub struct PseudoHeaders<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// HTTP/2 lets bytes >= 0x80 through in `:path`: such a path cannot be
+    /// matched against the rules one way only, so it is refused, never
+    /// read as "".
+    pub unreadable_path: bool,
+}
+
+impl<'a> PseudoHeaders<'a> {
+    pub fn read(headers: &[Header<'a>]) -> PseudoHeaders<'a> {
+        let (mut method, mut path) = (None, None);
+        let mut unreadable_path = false;
+        for (name, value) in headers {
+            let slot = match *name {
+                ":method" => &mut method,
+                ":path" => &mut path,
+                _ => continue,
+            };
+            match std::str::from_utf8(value) {
+                Ok(text) => {
+                    slot.get_or_insert(text);
+                }
+                Err(_) => unreadable_path |= *name == ":path",
+            }
+        }
+        PseudoHeaders {
+            method: method.unwrap_or(""),
+            path: path.unwrap_or(""),
+            unreadable_path,
+        }
+    }
+}
+
 /// Parses a Proxy-Wasm serialized header map: a little-endian `u32` count,
 /// then a `(name length, value length)` `u32` pair per header, then each
 /// name and value followed by a NUL. `None` for anything malformed or a
@@ -38,9 +73,37 @@ pub fn parse_map(bytes: &[u8]) -> Option<Vec<Header<'_>>> {
         data += name_len + 1;
         let value = field(bytes, data, value_len)?;
         data += value_len + 1;
-        headers.push((std::str::from_utf8(name).ok()?, value));
+        headers.push((name_text(name)?, value));
     }
     Some(headers)
+}
+
+/// A header name as text. Envoy's names are lowercase ASCII tokens: those
+/// skip the general UTF-8 check, which was half of parsing a header map.
+#[inline]
+fn name_text(name: &[u8]) -> Option<&str> {
+    if all_ascii(name) {
+        // SAFETY: every byte is ASCII, and ASCII is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(name) })
+    } else {
+        std::str::from_utf8(name).ok()
+    }
+}
+
+/// Whether no byte has its high bit set, a word at a time: the words
+/// overlap at the end instead of looping over the last bytes one by one.
+fn all_ascii(bytes: &[u8]) -> bool {
+    const HIGH8: u64 = 0x8080_8080_8080_8080;
+    const HIGH4: u32 = 0x8080_8080;
+    let word8 = |w: &[u8; 8]| u64::from_ne_bytes(*w) & HIGH8 == 0;
+    let word4 = |w: &[u8; 4]| u32::from_ne_bytes(*w) & HIGH4 == 0;
+    if let Some(last) = bytes.last_chunk::<8>() {
+        bytes.as_chunks::<8>().0.iter().all(word8) && word8(last)
+    } else if let (Some(first), Some(last)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>()) {
+        word4(first) && word4(last)
+    } else {
+        bytes.iter().all(|b| *b < 0x80)
+    }
 }
 
 fn read_u32(bytes: &[u8], at: usize) -> Option<usize> {
@@ -88,6 +151,48 @@ mod tests {
     use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn pseudo_headers_in_one_pass() {
+        let h = |pairs: &[(&'static str, &'static [u8])]| pairs.to_vec();
+        let read = |headers: &[Header<'static>]| {
+            let p = PseudoHeaders::read(headers);
+            (p.method, p.path, p.unreadable_path)
+        };
+        let plain = h(&[(":method", b"GET"), (":path", b"/mcp?x=1"), ("host", b"a")]);
+        assert_eq!(read(&plain), ("GET", "/mcp?x=1", false));
+        assert_eq!(read(&[]), ("", "", false));
+        let bad_path = h(&[(":path", b"/\xff"), (":method", b"GET")]);
+        assert_eq!(read(&bad_path), ("GET", "", true));
+        let bad_second = h(&[(":path", b"/a"), (":path", b"/\xfe")]);
+        assert_eq!(read(&bad_second), ("", "/a", true), "any unreadable copy");
+        let bad_method = h(&[(":method", b"G\xffT"), (":path", b"/")]);
+        assert_eq!(read(&bad_method), ("", "/", false));
+    }
+
+    #[test]
+    fn names_must_be_utf8_whatever_their_length() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut name = vec![b'a'; len];
+                name[at] = 0xff;
+                assert!(
+                    !all_ascii(&name) && name_text(&name).is_none(),
+                    "{len} {at}"
+                );
+                name[at] = 0xc3; // a valid two-byte sequence: not ASCII, still text
+                if at + 1 < len {
+                    name[at + 1] = 0xa9;
+                    assert!(
+                        !all_ascii(&name) && name_text(&name).is_some(),
+                        "{len} {at}"
+                    );
+                }
+            }
+            let ascii = vec![b'z'; len];
+            assert!(all_ascii(&ascii) && name_text(&ascii).is_some(), "{len}");
+        }
+    }
 
     #[test]
     fn round_trips_raw_values_and_duplicates() {

@@ -80,27 +80,27 @@ pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
 }
 
 pub fn response(config: &Config, mcp: &McpConfig) -> Response {
-    Response {
-        status: 200,
-        headers: vec![
+    Response::new(
+        200,
+        vec![
             ("content-type".into(), "application/json".into()),
             ("cache-control".into(), "public, max-age=3600".into()),
             ("access-control-allow-origin".into(), "*".into()),
         ],
-        body: document(config, mcp),
-    }
+        document(config, mcp),
+    )
 }
 
 /// Answer to a CORS preflight for the document itself.
 pub fn preflight_response() -> Response {
-    Response {
-        status: 204,
-        headers: vec![
+    Response::new(
+        204,
+        vec![
             ("access-control-allow-origin".into(), "*".into()),
             ("access-control-allow-methods".into(), "GET, OPTIONS".into()),
             ("access-control-allow-headers".into(), "*".into()),
             ("access-control-max-age".into(), "86400".into()),
         ],
-        body: Vec::new(),
-    }
+        Vec::new(),
+    )
 }

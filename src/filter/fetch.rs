@@ -4,6 +4,7 @@
 
 use super::abi::now_ms;
 use super::host::{log, shared_get, shared_set};
+use super::metrics::Counter;
 use super::state::{Fetch, VmState};
 use crate::keys::{
     parse_discovery, parse_jwks, FetchReason, KeySet, RefreshPolicy, SharedKeys, SharedStatus,
@@ -188,7 +189,7 @@ fn succeed(
     );
     state.keys = Rc::new(KeySet::new(keys, now, status.generation));
     state.last_status = status;
-    state.metrics.inc("jwks_fetch.ok");
+    state.metrics.count(Counter::JwksFetchOk);
 }
 
 fn fail(state: &mut VmState, lease: &SharedStatus, why: &str) {
@@ -203,7 +204,7 @@ fn fail(state: &mut VmState, lease: &SharedStatus, why: &str) {
         ),
     );
     state.last_status = status;
-    state.metrics.inc("jwks_fetch.failed");
+    state.metrics.count(Counter::JwksFetchFailed);
 }
 
 /// Writes only while our lease is still the current one.

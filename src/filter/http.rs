@@ -2,11 +2,11 @@
 //! pause for keys and resume from the root when they arrive.
 
 use super::abi::{self, now_ms};
-use super::metrics::subscription_metric;
+use super::metrics::{subscription_metric, Counter};
 use super::state::SharedState;
 use super::waiters::{self, BODY_ARRIVAL_MS};
 use crate::authorize::{authorize, Decision, Env, Request};
-use crate::headers::{first, parse_map, serialize_map};
+use crate::headers::{parse_map, serialize_map, PseudoHeaders};
 use crate::keys::RefreshPolicy;
 use crate::response::Response;
 use proxy_wasm::hostcalls;
@@ -128,13 +128,13 @@ impl Drop for Http {
     }
 }
 
-fn allowed_metric(via: &str) -> &'static str {
+fn allowed_metric(via: &str) -> Counter {
     match via {
-        "jwt" => "allowed.jwt",
-        "subscription_key" => "allowed.subscription_key",
-        "jwt_and_subscription_key" => "allowed.jwt_and_subscription_key",
-        "public" => "allowed.public",
-        _ => "allowed.preflight",
+        "jwt" => Counter::AllowedJwt,
+        "subscription_key" => Counter::AllowedSubscriptionKey,
+        "jwt_and_subscription_key" => Counter::AllowedJwtAndSubscriptionKey,
+        "public" => Counter::AllowedPublic,
+        _ => Counter::AllowedPreflight,
     }
 }
 
@@ -159,19 +159,10 @@ pub(super) fn decide(
 ) -> Option<Decision> {
     let map = abi::request_header_map()?;
     let headers = parse_map(&map)?;
-    let pseudo = |name: &str| {
-        first(&headers, name)
-            .and_then(|v| std::str::from_utf8(v).ok())
-            .unwrap_or("")
-    };
-    // HTTP/2 lets bytes >= 0x80 through in `:path`: such a path cannot be
-    // matched against the rules one way only, so it is refused, never read as "".
-    let unreadable_path = headers
-        .iter()
-        .any(|(n, v)| *n == ":path" && std::str::from_utf8(v).is_err());
+    let pseudo = PseudoHeaders::read(&headers);
     let request = Request {
-        method: pseudo(":method"),
-        path: pseudo(":path"),
+        method: pseudo.method,
+        path: pseudo.path,
         headers: &headers,
         body,
     };
@@ -191,7 +182,7 @@ pub(super) fn decide(
         may_wait,
         retry_after_seconds,
     };
-    let decision = if unreadable_path {
+    let decision = if pseudo.unreadable_path {
         Decision::Respond {
             response: std::rc::Rc::new(crate::challenge::bad_request_response(
                 "the request path is ambiguous",
@@ -204,22 +195,22 @@ pub(super) fn decide(
     let metrics = &mut s.metrics;
     match &decision {
         Decision::Allow(a) => {
-            metrics.inc("allowed");
-            metrics.inc(allowed_metric(a.via));
+            metrics.count(Counter::Allowed);
+            metrics.count(allowed_metric(a.via));
             if let Some(name) = &a.subscription {
                 metrics.inc(&subscription_metric(name));
             }
             if a.via.starts_with("jwt") {
-                metrics.inc(if a.cache_hit {
-                    "token_cache.hit"
+                metrics.count(if a.cache_hit {
+                    Counter::TokenCacheHit
                 } else {
-                    "token_cache.miss"
+                    Counter::TokenCacheMiss
                 });
             }
         }
         Decision::Respond {
             reason: "metadata", ..
-        } => metrics.inc("metadata_served"),
+        } => metrics.count(Counter::MetadataServed),
         Decision::Respond { reason, .. } => {
             metrics.denied(reason);
         }
@@ -256,11 +247,7 @@ pub(super) fn apply(decision: Option<Decision>) -> Action {
 }
 
 fn send(response: &Response) {
-    let headers = response
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_bytes()));
-    abi::send_local_response(response.status, &serialize_map(headers), &response.body);
+    abi::send_local_response(response.status, response.header_map(), &response.body);
 }
 
 pub(super) fn send_plain(status: u32, body: &[u8]) {

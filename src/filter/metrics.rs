@@ -34,8 +34,27 @@ pub struct Metrics {
     counts: Vec<(u32, u64)>,
 }
 
-/// Defined first, in this order, so their slot is their index: the hot
-/// path finds them without hashing.
+/// The counters the filter always has. Defined first, in this order, so a
+/// counter's slot is its index: the hot path counts without comparing names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counter {
+    Allowed,
+    AllowedJwt,
+    TokenCacheHit,
+    TokenCacheMiss,
+    AllowedSubscriptionKey,
+    AllowedJwtAndSubscriptionKey,
+    AllowedPublic,
+    AllowedPreflight,
+    MetadataServed,
+    JwksFetchOk,
+    JwksFetchFailed,
+    JwksFetchKidMiss,
+    RequestsWaitedForKeys,
+    Denied,
+}
+
+/// Names of the `Counter`s, in declaration order.
 const FIXED: &[&str] = &[
     "allowed",
     "allowed.jwt",
@@ -53,6 +72,8 @@ const FIXED: &[&str] = &[
     "denied",
 ];
 
+const _: () = assert!(FIXED.len() == Counter::Denied as usize + 1);
+
 impl Metrics {
     pub fn define_all(&mut self, subscription_names: &[String]) {
         for name in FIXED {
@@ -69,13 +90,20 @@ impl Metrics {
     /// `denied` and `denied.<reason>`, from the fixed slots: a denial is
     /// what an attacker can repeat at line rate.
     pub fn denied(&mut self, reason: &str) {
-        self.inc("denied");
+        self.count(Counter::Denied);
         match DENIAL_REASONS.iter().position(|r| *r == reason) {
             Some(i) if FIXED.len() + i < self.counts.len() => self.counts[FIXED.len() + i].1 += 1,
             _ => self.inc(&format!("denied.{reason}")),
         }
     }
 
+    pub fn count(&mut self, counter: Counter) {
+        if let Some((_, pending)) = self.counts.get_mut(counter as usize) {
+            *pending += 1;
+        }
+    }
+
+    /// A counter known only by name (a subscription's).
     pub fn inc(&mut self, name: &str) {
         if let Some(slot) = self.slot(name) {
             self.counts[slot].1 += 1;
@@ -92,11 +120,6 @@ impl Metrics {
     }
 
     fn slot(&mut self, name: &str) -> Option<usize> {
-        if let Some(i) = FIXED.iter().position(|f| *f == name) {
-            if i < self.counts.len() {
-                return Some(i);
-            }
-        }
         if let Some(slot) = self.slots.get(name) {
             return Some(*slot);
         }

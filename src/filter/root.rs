@@ -5,6 +5,7 @@ use super::abi::now_ms;
 use super::fetch::{self, Dispatch};
 use super::host::{log, shared_get, shared_set, Backend};
 use super::http::{self, Http};
+use super::metrics::Counter;
 use super::state::{SharedState, VmState};
 use super::waiters;
 use crate::authorize::KeyWait;
@@ -144,7 +145,7 @@ impl RootContext for Root {
                         s.last_status = lease.clone();
                         s.kid_miss = false;
                         if reason == crate::keys::FetchReason::KidMiss {
-                            s.metrics.inc("jwks_fetch.kid_miss");
+                            s.metrics.count(Counter::JwksFetchKidMiss);
                         }
                         fetch::start(&mut s, lease, reason, self);
                     }

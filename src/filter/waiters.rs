@@ -4,6 +4,7 @@
 
 use super::abi;
 use super::http::{apply, decide, send_plain};
+use super::metrics::Counter;
 use super::state::{SharedState, Waiter, MAX_WAITERS};
 use crate::authorize::KeyWait;
 use proxy_wasm::hostcalls;
@@ -88,7 +89,7 @@ pub fn enqueue(
         generation,
         with_body,
     });
-    s.metrics.inc("requests_waited_for_keys");
+    s.metrics.count(Counter::RequestsWaitedForKeys);
     true
 }
 
