@@ -355,9 +355,12 @@ def measure(envoy: Envoy, wrk: str, cells: list[Cell], pools: dict[str, Path], *
             pool = pools[cell.scenario]
             if warmup > 0 and round_no == 0:
                 run_wrk(wrk, url, pool, warmup, connections, threads, wrk_cpus)
+            connections_stat = f"http.{cell.listener}.downstream_cx_total"
+            cx_before = envoy.stat(connections_stat)
             cpu_before = envoy_cpu_ns(envoy)
             raw = run_wrk(wrk, url, pool, seconds, connections, threads, wrk_cpus)
             cpu_ns = envoy_cpu_ns(envoy) - cpu_before
+            opened = envoy.stat(connections_stat) - cx_before
             done += 1
             seconds_run = raw["duration_us"] / 1e6
             sample = {
@@ -366,11 +369,14 @@ def measure(envoy: Envoy, wrk: str, cells: list[Cell], pools: dict[str, Path], *
                 "cpu_us": cpu_ns / 1000 / raw["requests"] if raw["requests"] else 0.0,
                 "requests": raw["requests"], "non2xx": raw["errors"]["status"],
                 "socket_errors": sum(v for k, v in raw["errors"].items() if k != "status"),
+                # wrk keeps its connections open; more than it has means Envoy
+                # closed some (a local reply it will not keep the connection for).
+                "connections_opened": opened,
             }
             cell.rounds.append({k: round(v, 3) if isinstance(v, float) else v for k, v in sample.items()})
             log(f"[{done}/{total}] {cell.listener:<18} {cell.scenario:<9} {sample['rps']:>8.0f} req/s  "
                 f"p50 {sample['p50_ms']:.2f} ms  p99 {sample['p99_ms']:.2f} ms  "
-                f"cpu {sample['cpu_us']:.1f} us/req  non-2xx {sample['non2xx']}")
+                f"cpu {sample['cpu_us']:.1f} us/req  non-2xx {sample['non2xx']}  connections {opened}")
     for cell in cells:
         ranked = sorted(cell.rounds, key=lambda r: r["rps"])
         chosen = ranked[-1] if aggregate == "best" else ranked[(len(ranked) - 1) // 2]

@@ -4,9 +4,9 @@
 //! Both must accept the same documents and read them the same, except where
 //! ours differs on purpose: a repeated key is an error (serde_json keeps the
 //! last), and a number beyond f64 keeps its text (serde_json refuses it).
-//! `Reader::skip` must accept exactly the syntax `parse` accepts (it does
-//! not look for repeated keys nor limit the depth), and every string read must be written
-//! back byte for byte as serde_json writes it.
+//! `Reader::skip` must accept all that `parse` accepts and refuse only what
+//! both refuse (it looks for neither repeated keys nor depth), and every
+//! string read must be written back byte for byte as serde_json writes it.
 
 #![no_main]
 
