@@ -49,7 +49,7 @@ all: wasm
 wasm: $(WASM) ## build target/wasm32-unknown-unknown/release/entra_guard.wasm (release, size-optimised)
 	@printf 'make wasm: %s is %s bytes\n' "$(WASM)" "$$(wc -c < $(WASM))"
 
-$(WASM): $(SOURCES) scripts/wasm-opt.sh
+$(WASM): $(SOURCES) scripts/wasm-opt.sh scripts/wasm-toolchain.sh
 	$(WASM_CARGO) build --release --lib
 	scripts/wasm-opt.sh $@
 	@touch $@

@@ -113,6 +113,22 @@ print_env() {
     esac
 }
 
+# Panic locations name source files: keep the build machine's directories
+# (home, checkout, toolchain) out of the wasm. A directory with a space in it
+# cannot go through RUSTFLAGS and is left as it is.
+remap_paths() {
+    local repo sysroot
+    repo=$(cd "$(dirname "$0")/.." && pwd)
+    sysroot=$("${RUSTC:-rustc}" --print sysroot 2>/dev/null || true)
+    local -a maps=("$repo=entra-guard" "${CARGO_HOME:-$HOME/.cargo}/registry/src=crates")
+    [[ -n "$sysroot" ]] && maps+=("$sysroot/lib/rustlib/src/rust=rust")
+    local map flags=""
+    for map in "${maps[@]}"; do
+        [[ "$map" == *" "* ]] || flags+=" --remap-path-prefix=$map"
+    done
+    export RUSTFLAGS="${RUSTFLAGS:-}$flags"
+}
+
 run_cargo() {
     (($#)) || die "usage: $0 cargo SUBCOMMAND [ARGS...]"
     local sub=$1; shift
@@ -124,6 +140,7 @@ run_cargo() {
     local flags=($WASM_CARGO_FLAGS)
     local cargo_bin=cargo
     [[ "$TC" == debian ]] && cargo_bin=/usr/bin/cargo
+    remap_paths
     if [[ "$TC" == debian ]]; then
         say "+ PATH=/usr/bin:\$PATH RUSTC_BOOTSTRAP=1 $cargo_bin $sub ${flags[*]} $*"
     else
