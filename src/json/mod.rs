@@ -10,6 +10,7 @@
 //! unit tests and the `json` fuzz target check it against serde_json.
 
 mod read;
+mod scan;
 mod write;
 
 pub use read::{parse, set_once, JsonError, ObjectCursor, Reader};
