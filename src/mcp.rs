@@ -98,7 +98,7 @@ fn string_or_skip(reader: &mut Reader<'_>) -> Result<Option<String>, JsonError> 
     if !reader.at_string() {
         return reader.skip().map(|()| None);
     }
-    Ok(reader.value()?.as_str().map(str::to_string))
+    reader.string_or_null()
 }
 
 /// A header value as text; `=?base64?...?=` carries non-ASCII names.

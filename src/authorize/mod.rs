@@ -130,12 +130,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
             config.rules.iter().position(|r| std::ptr::eq(r, rule)),
         ),
         Ok(None) => (&DEFAULT_RULE, None),
-        Err(rules::AmbiguousPath) => {
-            return respond(
-                bad_request_response("the request path is ambiguous"),
-                "invalid_request",
-            )
-        }
+        Err(rules::AmbiguousPath) => return ambiguous_path(),
     };
     let needs_key = rule.require.needs_subscription_keys();
     let mut key_failure = None;
@@ -289,6 +284,15 @@ fn headers_to_remove(config: &Config, req: &Request<'_>) -> Vec<String> {
 fn is_preflight(req: &Request<'_>) -> bool {
     req.method == "OPTIONS"
         && headers::first(req.headers, "access-control-request-method").is_some()
+}
+
+/// 400 for a path that matches the rules more than one way, or that the
+/// glue could not read as text (bytes >= 0x80 in an HTTP/2 `:path`).
+pub fn ambiguous_path() -> Decision {
+    respond(
+        bad_request_response("the request path is ambiguous"),
+        "invalid_request",
+    )
 }
 
 fn respond(response: Response, reason: &'static str) -> Decision {

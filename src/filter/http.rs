@@ -5,7 +5,7 @@ use super::abi::{self, now_ms};
 use super::metrics::{subscription_metric, Counter};
 use super::state::SharedState;
 use super::waiters::{self, BODY_ARRIVAL_MS};
-use crate::authorize::{authorize, Decision, Env, Request};
+use crate::authorize::{ambiguous_path, authorize, Decision, Env, Request};
 use crate::headers::{parse_map, serialize_map, PseudoHeaders};
 use crate::keys::RefreshPolicy;
 use crate::response::Response;
@@ -183,12 +183,7 @@ pub(super) fn decide(
         retry_after_seconds,
     };
     let decision = if pseudo.unreadable_path {
-        Decision::Respond {
-            response: std::rc::Rc::new(crate::challenge::bad_request_response(
-                "the request path is ambiguous",
-            )),
-            reason: "invalid_request",
-        }
+        ambiguous_path()
     } else {
         authorize(&request, &mut env)
     };

@@ -77,17 +77,6 @@ impl Object {
             _ => None,
         }
     }
-
-    /// A string member, or `Err(())` when present but not a string (a
-    /// `null` reads as absent).
-    #[allow(clippy::result_unit_err)]
-    pub fn opt_string(&self, key: &str) -> Result<Option<String>, ()> {
-        match self.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(()),
-        }
-    }
 }
 
 /// A number as written in the document (already checked against the JSON

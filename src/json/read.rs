@@ -129,18 +129,7 @@ impl<'a> Reader<'a> {
             Some(_) => return Err(JsonError::ExpectedCommaOrEnd),
             None => return Err(JsonError::UnexpectedEnd),
         }
-        match self.peek() {
-            Some(b'"') => {}
-            Some(_) => return Err(JsonError::ExpectedKey),
-            None => return Err(JsonError::UnexpectedEnd),
-        }
-        let key = self.string()?;
-        match self.peek() {
-            Some(b':') => self.pos += 1,
-            Some(_) => return Err(JsonError::ExpectedColon),
-            None => return Err(JsonError::UnexpectedEnd),
-        }
-        Ok(Some(key))
+        self.member_key().map(Some)
     }
 
     pub fn value(&mut self) -> Result<Value> {
@@ -178,7 +167,7 @@ impl<'a> Reader<'a> {
                         self.pos += 1;
                     } else {
                         open.push(true);
-                        self.skip_key()?;
+                        drop(self.member_key()?);
                         continue;
                     }
                 }
@@ -205,7 +194,7 @@ impl<'a> Reader<'a> {
                     Some(b',') => {
                         self.pos += 1;
                         if in_object {
-                            self.skip_key()?;
+                            drop(self.member_key()?);
                         }
                         break;
                     }
@@ -219,17 +208,18 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// `"key":` inside an object being skipped.
-    fn skip_key(&mut self) -> Result<()> {
+    /// A member's `"key":`.
+    fn member_key(&mut self) -> Result<String> {
         match self.peek() {
-            Some(b'"') => drop(self.string()?),
+            Some(b'"') => {}
             Some(_) => return Err(JsonError::ExpectedKey),
             None => return Err(JsonError::UnexpectedEnd),
         }
+        let key = self.string()?;
         match self.peek() {
             Some(b':') => {
                 self.pos += 1;
-                Ok(())
+                Ok(key)
             }
             Some(_) => Err(JsonError::ExpectedColon),
             None => Err(JsonError::UnexpectedEnd),

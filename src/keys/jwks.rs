@@ -74,7 +74,12 @@ impl RawJwk {
         let Value::Object(jwk) = value else {
             return None;
         };
-        let text = |name| jwk.opt_string(name).ok();
+        // A string, or absent (`null` too); anything else: not a JWK.
+        let text = |name| match jwk.get(name) {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => Some(Some(s.clone())),
+            Some(_) => None,
+        };
         Some(RawJwk {
             kty: text("kty")?,
             kid: text("kid")?,
