@@ -10,6 +10,7 @@ pub mod cache;
 pub mod challenge;
 pub mod config;
 pub mod credentials;
+pub mod engine;
 pub mod headers;
 pub mod json;
 pub mod keys;

@@ -37,6 +37,15 @@ impl Response {
         )
     }
 
+    /// A short plain-text reply (failures of the filter itself).
+    pub fn plain(status: u32, body: &str) -> Response {
+        Response::new(
+            status,
+            vec![("content-type".into(), "text/plain".into())],
+            body.as_bytes().to_vec(),
+        )
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
         self.headers.push((name.to_string(), value.into()));
         self.wire = WireHeaders::default();

@@ -277,7 +277,7 @@ impl Scenario {
                 p.plan(lease, during, true, self.jitter),
                 RefreshState::InFlight
             );
-            let ok = RefreshPolicy::succeeded(lease, now + self.later);
+            let ok = RefreshPolicy::succeeded(lease, now + self.later, true);
             assert_eq!(
                 (ok.generation, ok.failures, ok.lease_until),
                 (s.generation + 1, 0, 0)

@@ -31,6 +31,8 @@ pub struct Request<'a> {
     pub headers: &'a [Header<'a>],
     /// The buffered body, once `Decision::NeedBody` asked for it.
     pub body: Option<&'a [u8]>,
+    /// The headers did not end the stream: body data or trailers follow.
+    pub has_body: bool,
 }
 
 /// Everything else a decision depends on.
@@ -112,7 +114,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         allowed.via = "preflight";
         return Decision::Allow(allowed);
     }
-    let call = if req.method == "POST" && rules::needs_mcp_call(&config.rules, req.path) {
+    let call = if req.has_body && rules::needs_mcp_call(&config.rules, req.path) {
         let Some(body) = req.body else {
             return Decision::NeedBody;
         };

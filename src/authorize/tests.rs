@@ -68,6 +68,7 @@ impl Harness {
             path,
             headers: &headers,
             body: self.body.as_deref(),
+            has_body: self.body.is_some(),
         };
         // Prepared from the configuration as it is now: tests edit it.
         let prepared = PreparedResponses::new(&self.config);

@@ -1,26 +1,75 @@
 //! Small adapters over proxy-wasm hostcalls that never panic on our side:
-//! logging, shared data, and the host's signature verifier (the clock is
-//! in `abi`).
+//! the engine's host traits (request, shared data, callouts, logging) and
+//! the host's signature verifier (the clock is in `abi`).
 
+use super::abi;
 use crate::config::SignatureBackend;
+use crate::engine::{KeyHost, Level, RequestSource};
 use crate::keys::{parse_jwks, RsaKey};
 use crate::signature::{
     decode_host_result, encode_host_arguments, RustVerifier, SignatureVerifier,
 };
 use proxy_wasm::hostcalls;
-use proxy_wasm::types::{LogLevel, Status};
+use proxy_wasm::types::LogLevel;
+use std::time::Duration;
 
 pub fn log(level: LogLevel, message: &str) {
     let _ = hostcalls::log(level, &format!("entra-guard: {message}"));
 }
 
-pub fn shared_get(key: &str) -> (Option<Vec<u8>>, Option<u32>) {
-    hostcalls::get_shared_data(key).unwrap_or((None, None))
+/// The request of the current (effective) stream.
+pub struct HostRequest;
+
+impl RequestSource for HostRequest {
+    fn header_map(&self) -> Option<Vec<u8>> {
+        abi::request_header_map()
+    }
+
+    fn body(&self, max: usize) -> Option<Vec<u8>> {
+        abi::request_body(max)
+    }
 }
 
-/// `Err` on a CAS mismatch: somebody else wrote first.
-pub fn shared_set(key: &str, value: &[u8], cas: Option<u32>) -> Result<(), Status> {
-    hostcalls::set_shared_data(key, Some(value), cas)
+/// Shared data, callouts and logs, from the root context (callout answers
+/// come back to the context that was current when they were sent).
+pub struct HostKeys;
+
+impl KeyHost for HostKeys {
+    fn shared_get(&self, key: &str) -> (Option<Vec<u8>>, Option<u32>) {
+        hostcalls::get_shared_data(key).unwrap_or((None, None))
+    }
+
+    fn shared_set(&mut self, key: &str, value: &[u8], cas: Option<u32>) -> bool {
+        hostcalls::set_shared_data(key, Some(value), cas).is_ok()
+    }
+
+    fn dispatch_get(
+        &mut self,
+        cluster: &str,
+        authority: &str,
+        path: &str,
+        timeout_ms: u64,
+    ) -> Result<u32, String> {
+        let headers = vec![
+            (":method", "GET"),
+            (":path", path),
+            (":authority", authority),
+            ("accept", "application/json"),
+            ("user-agent", "entra-guard"),
+        ];
+        let timeout = Duration::from_millis(timeout_ms.max(1));
+        hostcalls::dispatch_http_call(cluster, headers, None, vec![], timeout)
+            .map_err(|status| format!("{status:?}"))
+    }
+
+    fn log(&mut self, level: Level, message: &str) {
+        let level = match level {
+            Level::Info => LogLevel::Info,
+            Level::Warn => LogLevel::Warn,
+            Level::Error => LogLevel::Error,
+        };
+        log(level, message);
+    }
 }
 
 /// Envoy's `verify_signature` foreign function (BoringSSL in the host).
@@ -82,7 +131,7 @@ impl Backend {
         }
     }
 
-    pub fn verifier(&self) -> &dyn SignatureVerifier {
+    fn verifier(&self) -> &dyn SignatureVerifier {
         match self {
             Backend::Host(v) => v,
             Backend::Rust(v) => v,
@@ -94,5 +143,11 @@ impl Backend {
             Backend::Host(_) => "host (envoy verify_signature)",
             Backend::Rust(_) => "rust (in the VM)",
         }
+    }
+}
+
+impl SignatureVerifier for Backend {
+    fn verify_rs256(&self, key: &RsaKey, message: &[u8], signature: &[u8]) -> bool {
+        self.verifier().verify_rs256(key, message, signature)
     }
 }

@@ -1,14 +1,12 @@
 //! The proxy-wasm glue: the only module that knows it runs inside a proxy.
-//! Callbacks read from the host, call the pure core, and apply the result.
+//! Callbacks read from the host, call the engine, and apply the result.
 
 mod abi;
-mod fetch;
+mod callout;
 mod host;
 mod http;
 mod metrics;
 mod root;
-mod state;
-mod waiters;
 
 use proxy_wasm::types::LogLevel;
 

@@ -34,6 +34,34 @@ impl KeySet {
         self.keys.iter().find(|k| k.kid == kid)
     }
 
+    pub fn fetched_at(&self) -> u64 {
+        self.fetched_at_ms
+    }
+
+    /// The same keys, confirmed by a fetch at `fetched_at_ms`.
+    pub fn refreshed_at(&self, fetched_at_ms: u64) -> KeySet {
+        KeySet {
+            fetched_at_ms,
+            ..self.clone()
+        }
+    }
+
+    /// Whether `keys` are exactly these (same ids, key material and
+    /// issuers, in any order): a re-fetch that finds them changes nothing.
+    pub fn same_keys(&self, keys: &[RsaKey]) -> bool {
+        let same = |a: &RsaKey, b: &RsaKey| {
+            a.kid == b.kid && a.spki_der == b.spki_der && a.issuer == b.issuer
+        };
+        self.keys.len() == keys.len()
+            && keys
+                .iter()
+                .all(|k| self.keys.iter().any(|mine| same(mine, k)))
+            && self
+                .keys
+                .iter()
+                .all(|mine| keys.iter().any(|k| same(mine, k)))
+    }
+
     pub fn generation(&self) -> u64 {
         self.generation
     }

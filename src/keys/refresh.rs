@@ -109,9 +109,11 @@ impl RefreshPolicy {
         2 * self.fetch_timeout_ms + 1_000
     }
 
-    pub fn succeeded(status: &SharedStatus, now: u64) -> SharedStatus {
+    /// The generation moves only when the keys changed: workers reload
+    /// and empty their token caches on a new generation.
+    pub fn succeeded(status: &SharedStatus, now: u64, keys_changed: bool) -> SharedStatus {
         SharedStatus {
-            generation: status.generation + 1,
+            generation: status.generation + u64::from(keys_changed),
             fetched_at: now,
             attempted_at: status.attempted_at,
             failures: 0,

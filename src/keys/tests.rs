@@ -230,7 +230,7 @@ fn lease_and_outcomes() {
     };
     assert_eq!((lease.attempted_at, lease.lease_until), (5_000, 10_000));
     assert_eq!(POLICY.plan(&lease, 6_000, true, 0), RefreshState::InFlight);
-    let ok = RefreshPolicy::succeeded(&lease, 7_000);
+    let ok = RefreshPolicy::succeeded(&lease, 7_000, true);
     assert_eq!(
         (ok.generation, ok.fetched_at, ok.failures, ok.lease_until),
         (1, 7_000, 0, 0)

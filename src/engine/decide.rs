@@ -1,0 +1,200 @@
+//! The one decision loop: read the request, decide, and when the decision
+//! asks for more (the body, signing keys) either read it at once or hold
+//! the stream. Every outcome is counted here.
+
+use super::counters::Counter;
+use super::host::RequestSource;
+use super::stream::{BodyState, Phase, Step};
+use super::{Engine, MAX_WAITERS};
+use crate::authorize::{ambiguous_path, authorize, Decision, Env, Request};
+use crate::challenge::bad_request_response;
+use crate::headers::{parse_map, PseudoHeaders};
+use crate::response::Response;
+use std::rc::Rc;
+
+/// Metric suffixes of denials (`denied.<reason>`), defined up front so
+/// dashboards see zeros rather than missing series.
+pub const DENIAL_REASONS: &[&str] = &[
+    "missing",
+    "malformed",
+    "signature",
+    "expired",
+    "issuer",
+    "audience",
+    "tenant",
+    "client",
+    "scope",
+    "keys_unavailable",
+    "invalid_request",
+    "subscription_missing",
+    "subscription_invalid",
+];
+
+/// Refused while the body is read: it would not fit the buffer bound.
+pub fn body_too_large() -> Rc<Response> {
+    let response = bad_request_response("the request body is too large to authorize");
+    Rc::new(Response {
+        status: 413,
+        ..response
+    })
+}
+
+/// Headers held for a body that never came.
+pub fn body_never_arrived() -> Rc<Response> {
+    Rc::new(Response::plain(
+        500,
+        "the request body did not reach the authorization filter\n",
+    ))
+}
+
+fn unreadable_request() -> Rc<Response> {
+    Rc::new(Response::plain(500, "authorization failed\n"))
+}
+
+impl Engine {
+    /// Decides with what the stream has so far. `may_wait` is false once
+    /// the stream has waited for keys: no keys is then a 503, an unknown
+    /// `kid` a 401.
+    pub(super) fn decide(
+        &mut self,
+        id: u32,
+        source: &dyn RequestSource,
+        body_state: BodyState,
+        mut may_wait: bool,
+        now: u64,
+    ) -> Step {
+        let Some(map) = source.header_map() else {
+            return self.finish_reply(id, unreadable_request(), body_state);
+        };
+        let Some(headers) = parse_map(&map) else {
+            return self.finish_reply(id, unreadable_request(), body_state);
+        };
+        let pseudo = PseudoHeaders::read(&headers);
+        let mut body: Option<Vec<u8>> = None;
+        loop {
+            let request = Request {
+                method: pseudo.method,
+                path: pseudo.path,
+                headers: &headers,
+                body: body.as_deref(),
+                has_body: body_state != BodyState::Absent,
+            };
+            let decision = if pseudo.unreadable_path {
+                ambiguous_path()
+            } else {
+                let retry_after_seconds = self.refresher.retry_after_seconds(now);
+                let mut env = Env {
+                    config: &self.config,
+                    prepared: &self.prepared,
+                    keys: &self.keys,
+                    verifier: self.verifier.as_ref(),
+                    cache: &mut self.cache,
+                    now_ms: now,
+                    may_wait,
+                    retry_after_seconds,
+                };
+                authorize(&request, &mut env)
+            };
+            match decision {
+                Decision::NeedBody => match body_state {
+                    BodyState::Ended if body.is_none() => {
+                        // Bounded: the glue refused larger bodies as they came.
+                        let limit = self.config.mcp_max_body_bytes;
+                        body = Some(source.body(limit).unwrap_or_default());
+                    }
+                    BodyState::Open => {
+                        let first_bytes_by = Some(now.saturating_add(super::BODY_ARRIVAL_MS));
+                        self.streams.set(id, Phase::AwaitBody { first_bytes_by });
+                        return Step::Pause;
+                    }
+                    // The decision asked again for a body it was given, or
+                    // for one the request does not have: fail closed.
+                    _ => return self.finish_reply(id, unreadable_request(), body_state),
+                },
+                Decision::WaitForKeys(wait)
+                    if may_wait
+                        && self.config.entra.key_wait_ms > 0
+                        && self.streams.waiting_for_keys() < MAX_WAITERS =>
+                {
+                    let deadline_ms = now.saturating_add(self.config.entra.key_wait_ms);
+                    if wait == crate::authorize::KeyWait::UnknownKid {
+                        self.refresher.request_kid_miss_refetch(deadline_ms);
+                    }
+                    let generation = self.keys.generation();
+                    self.streams.set(
+                        id,
+                        Phase::AwaitKeys {
+                            wait,
+                            deadline_ms,
+                            generation,
+                            body: body_state,
+                        },
+                    );
+                    self.counts.count(Counter::RequestsWaitedForKeys);
+                    return Step::Pause;
+                }
+                Decision::WaitForKeys(_) => may_wait = false,
+                Decision::Allow(allowed) => {
+                    self.count_allowed(&allowed);
+                    self.record(id, Phase::Forwarded, body_state);
+                    return Step::Forward(allowed);
+                }
+                Decision::Respond { response, reason } => {
+                    self.count_response(reason);
+                    return self.finish_reply(id, response, body_state);
+                }
+            }
+        }
+    }
+
+    /// Answers the stream; kept in the table only if events may follow.
+    pub(super) fn finish_reply(
+        &mut self,
+        id: u32,
+        response: Rc<Response>,
+        body_state: BodyState,
+    ) -> Step {
+        self.record(id, Phase::Answered, body_state);
+        Step::Reply(response)
+    }
+
+    fn record(&mut self, id: u32, phase: Phase, body_state: BodyState) {
+        if body_state == BodyState::Open {
+            self.streams.set(id, phase);
+        } else {
+            self.streams.remove(id);
+        }
+    }
+
+    fn count_allowed(&mut self, allowed: &crate::authorize::Allowed) {
+        let counts = &mut self.counts;
+        counts.count(Counter::Allowed);
+        counts.count(match allowed.via {
+            "jwt" => Counter::AllowedJwt,
+            "subscription_key" => Counter::AllowedSubscriptionKey,
+            "jwt_and_subscription_key" => Counter::AllowedJwtAndSubscriptionKey,
+            "public" => Counter::AllowedPublic,
+            _ => Counter::AllowedPreflight,
+        });
+        if let Some(name) = &allowed.subscription {
+            counts.subscription(name);
+        }
+        if allowed.via.starts_with("jwt") {
+            counts.count(if allowed.cache_hit {
+                Counter::TokenCacheHit
+            } else {
+                Counter::TokenCacheMiss
+            });
+        }
+    }
+
+    fn count_response(&mut self, reason: &str) {
+        if reason == "metadata" {
+            self.counts.count(Counter::MetadataServed);
+        } else if let Some(i) = DENIAL_REASONS.iter().position(|r| *r == reason) {
+            self.counts.denied(i);
+        } else {
+            self.counts.count(Counter::Denied);
+        }
+    }
+}
