@@ -165,7 +165,8 @@ def report():
         for t in TARGETS:
             got = OUTCOMES.get((t, row.id))
             ran = ",".join(name for _, name in got.executed) if got else ""
-            cells.append(f"{(str(got.status) if got else '-') + (' ran ' + ran if ran else ''):>24}")
+            spoofed = " +spoofed header" if got and any(SPOOF in v for _, v in got.identity) else ""
+            cells.append(f"{(str(got.status) if got else '-') + (' ran ' + ran if ran else '') + spoofed:>24}")
         lines.append(f"{row.id:36} " + " ".join(cells))
     (directory / "upstream-differential.txt").write_text("\n".join(lines) + "\n")
 
@@ -187,6 +188,8 @@ def test_upstream_executes_only_what_was_authorized(targets, token, target_name,
     if row.token:
         assert all(name in IDENTITY_NAMES for name, _ in got.identity), (
             f"identity headers the filter did not set: {got.identity} ({context})")
+        if any(e not in PUBLIC for e in got.executed):  # a `none` rule checks no token, sets no identity
+            assert ("x-entra-client-id", ADDER[0]) in got.identity, f"the token's identity is missing ({context})"
     if row.executes is not None:
         assert got.executed == list(row.executes), f"positive control did not execute ({context})"
 

@@ -59,6 +59,10 @@ def utf7(text: str) -> str:
 UTF7_SMUGGLE = (HEAD + '"method":"tools/call","params":{"name":"add","arguments":{"a":1,"b":2},"_":"'
                 + utf7('","name":"divide","arguments":{"a":6,"b":3},"__":"') + '"}}')
 
+# The same for resources/read: calculator://public to a UTF-8 reader, the secret to UTF-7.
+UTF7_SMUGGLE_RESOURCE = (HEAD + '"method":"resources/read","params":{"uri":"calculator://public","_":"'
+                         + utf7('","uri":"calculator://secret","__":"') + '"}}')
+
 
 @dataclass(frozen=True)
 class Row:
@@ -116,6 +120,9 @@ ROWS: list[Row] = [
         contract=400),
     row("utf-7-smuggle-two-content-types", UTF7_SMUGGLE,
         headers=(("Content-Type", "application/json; charset=utf-7"),), contract=400),
+    row("utf-7-smuggle-upper-type", UTF7_SMUGGLE, content_type="APPLICATION/JSON; CHARSET=UTF-7", contract=400),
+    row("utf-7-smuggle-resource", UTF7_SMUGGLE_RESOURCE, content_type="application/json; charset=utf-7",
+        contract=400),
     row("utf-7-smuggle-token", UTF7_SMUGGLE, content_type="application/json; charset=utf-7", token=True, contract=400),
     row("utf-16le-secret", DIVIDE.encode("utf-16-le"), content_type="application/json; charset=utf-16le", contract=400),
     row("utf-16be-bom-secret", b"\xfe\xff" + DIVIDE.encode("utf-16-be"), content_type="application/json; charset=utf-16",
@@ -195,6 +202,8 @@ ROWS: list[Row] = [
     row("trailing-second-message", ADD + DIVIDE),
     row("trailing-newline-message", ADD + "\n" + DIVIDE),
     row("chunked-secret", b"%x\r\n%s\r\n0\r\n\r\n" % (len(DIVIDE), DIVIDE.encode()),
+        headers=(("Transfer-Encoding", "chunked"),), contract=401),
+    row("chunked-trailers-secret", b"%x\r\n%s\r\n0\r\nx-trailer: 1\r\n\r\n" % (len(DIVIDE), DIVIDE.encode()),
         headers=(("Transfer-Encoding", "chunked"),), contract=401),
     # --- identity headers the client sends (claims_to_headers: x-entra-*)
     row("spoof-identity-dash", ADD, headers=(("x-entra-oid", SPOOF),), executes=(("tool", "add"),)),
