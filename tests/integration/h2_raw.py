@@ -116,11 +116,19 @@ def _status(block: bytes) -> int | None:
 
 
 def h2_request(port: int, headers: list[tuple[bytes, bytes]], *, host: str = "127.0.0.1",
-               timeout: float = 10.0) -> H2Response:
+               timeout: float = 10.0, body: bytes | None = None) -> H2Response:
     """Send one request (pseudo-headers first, exactly as given) on stream 1 of a new
-    connection and read its response."""
+    connection and read its response. A `body` follows in DATA frames (of at most
+    16 384 bytes, the default SETTINGS_MAX_FRAME_SIZE), the last one ending the stream."""
     block = b"".join(_literal(name, value) for name, value in headers)
-    request = PREFACE + _frame(SETTINGS, 0, 0, b"") + _frame(HEADERS, END_STREAM | END_HEADERS, 1, block)
+    request = PREFACE + _frame(SETTINGS, 0, 0, b"")
+    if body is None:
+        request += _frame(HEADERS, END_STREAM | END_HEADERS, 1, block)
+    else:
+        request += _frame(HEADERS, END_HEADERS, 1, block)
+        chunks = [body[i:i + 16384] for i in range(0, len(body), 16384)] or [b""]
+        for i, chunk in enumerate(chunks):
+            request += _frame(DATA, END_STREAM if i == len(chunks) - 1 else 0, 1, chunk)
     status: int | None = None
     body = b""
     with socket.create_connection((host, port), timeout=timeout) as sock:

@@ -1,7 +1,8 @@
 """A calculator MCP server written with the official MCP Python SDK (`mcp` on PyPI).
 
-Tools `add`, `subtract`, `multiply`, `divide` and `whoami`, and one resource
-(`calculator://about`), served over Streamable HTTP at `/mcp` in stateless mode
+Tools `add`, `subtract`, `multiply`, `divide` and `whoami`, prompts `explain` and
+`audit`, resources `calculator://about`, `calculator://public` and
+`calculator://secret`, served over Streamable HTTP at `/mcp` in stateless mode
 (every POST stands alone, so any Envoy worker and any request order work). The
 server does no authentication of its own: entra-guard in front of it does, and
 `whoami` returns the identity headers the filter set (`x-entra-*`, the
@@ -13,6 +14,7 @@ In-process (tests)::
     with McpServerThread() as server:        # port 0: a free port
         server.url                            # http://127.0.0.1:PORT/mcp
         server.requests                       # what reached it: (method, path, headers)
+        server.executions                     # what it executed (tool, prompt, resource)
 
 As a process (demo)::
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import socket
 import threading
 import time
@@ -41,8 +44,49 @@ IDENTITY_PREFIXES = ("x-entra-",)
 IDENTITY_HEADERS = ("x-apim-subscription-name",)
 
 
-def build_server() -> MCPServer:
-    """The calculator. Tool names are what entra-guard's `mcp_tools` rules match."""
+@dataclass(frozen=True)
+class SeenRequest:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+
+    def header(self, name: str) -> str | None:
+        return next((v for n, v in self.headers if n == name.lower()), None)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """A tool, prompt or resource the server executed, and the HTTP request that
+    carried it: the method and path Starlette routed, and every header line whose
+    name reads as an identity header to some framework (any case, `_` for `-`)."""
+
+    kind: str  # "tool", "prompt" or "resource"
+    name: str  # tool or prompt name, resource URI
+    method: str | None
+    path: str | None
+    identity: tuple[tuple[str, str], ...]
+
+
+# The HTTP request being served (set by _Recorder, read by the handlers).
+_REQUEST: contextvars.ContextVar[SeenRequest | None] = contextvars.ContextVar("mcp_request", default=None)
+
+
+def reads_as_identity(name: str) -> bool:
+    lower = name.lower().replace("_", "-")
+    return lower.startswith(IDENTITY_PREFIXES) or lower in IDENTITY_HEADERS
+
+
+def build_server(executions: list[Execution] | None = None) -> MCPServer:
+    """The calculator. Tool names are what entra-guard's `mcp_tools` rules match;
+    `executions`, when given, gets one entry per tool, prompt or resource executed."""
+
+    def executed(kind: str, name: str) -> None:
+        if executions is None:
+            return
+        request = _REQUEST.get()
+        identity = tuple((n, v) for n, v in request.headers if reads_as_identity(n)) if request else ()
+        executions.append(Execution(kind, name, request and request.method, request and request.path, identity))
+
     server = MCPServer(
         name="entra-guard-calculator",
         title="Calculator (behind entra-guard)",
@@ -53,30 +97,58 @@ def build_server() -> MCPServer:
 
     @server.tool(description="Add two numbers.")
     def add(a: float, b: float) -> float:
+        executed("tool", "add")
         return a + b
 
     @server.tool(description="Subtract b from a.")
     def subtract(a: float, b: float) -> float:
+        executed("tool", "subtract")
         return a - b
 
     @server.tool(description="Multiply two numbers.")
     def multiply(a: float, b: float) -> float:
+        executed("tool", "multiply")
         return a * b
 
     @server.tool(description="Divide a by b.")
     def divide(a: float, b: float) -> float:
+        executed("tool", "divide")
         if b == 0:
             raise ToolError("division by zero")
         return a / b
 
     @server.tool(description="The caller's identity as entra-guard passed it on (x-entra-* headers).")
     def whoami(ctx: Context) -> dict[str, str]:
+        executed("tool", "whoami")
         return identity_headers(ctx.headers or {})
 
     @server.resource("calculator://about", name="about", mime_type="text/plain",
                      description="What this server is.")
     def about() -> str:
+        executed("resource", "calculator://about")
         return "A calculator MCP server protected by entra-guard (Entra ID tokens checked in Envoy)."
+
+    # A public and a protected one of each kind, for per-tool rules that name only
+    # the public ones (tests/integration/test_upstream_differential.py).
+    @server.resource("calculator://public", name="public", mime_type="text/plain")
+    def public() -> str:
+        executed("resource", "calculator://public")
+        return "the public resource"
+
+    @server.resource("calculator://secret", name="secret", mime_type="text/plain")
+    def secret() -> str:
+        executed("resource", "calculator://secret")
+        return "the secret resource"
+
+    @server.prompt(description="Explain the calculator (public).")
+    def explain() -> str:
+        executed("prompt", "explain")
+        return "Explain the calculator."
+
+    @server.prompt(description="Audit the calculator (protected).")
+    def audit() -> str:
+        executed("prompt", "audit")
+        return "Audit the calculator."
 
     return server
 
@@ -91,16 +163,6 @@ def identity_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-@dataclass(frozen=True)
-class SeenRequest:
-    method: str
-    path: str
-    headers: tuple[tuple[str, str], ...]
-
-    def header(self, name: str) -> str | None:
-        return next((v for n, v in self.headers if n == name.lower()), None)
-
-
 class _Recorder:
     """ASGI wrapper that remembers every HTTP request that reached the server."""
 
@@ -111,13 +173,20 @@ class _Recorder:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http":
             headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"])
-            self.seen.append(SeenRequest(scope["method"], scope["path"], headers))
+            request = SeenRequest(scope["method"], scope["path"], headers)
+            self.seen.append(request)
+            token = _REQUEST.set(request)  # the handlers' tasks inherit it
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                _REQUEST.reset(token)
+            return
         await self.app(scope, receive, send)
 
 
-def asgi_app(seen: list[SeenRequest] | None = None):
+def asgi_app(seen: list[SeenRequest] | None = None, executions: list[Execution] | None = None):
     """The Starlette app: Streamable HTTP at /mcp, stateless."""
-    app = build_server().streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True)
+    app = build_server(executions).streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True)
     return _Recorder(app, seen) if seen is not None else app
 
 
@@ -128,6 +197,7 @@ class McpServerThread:
         self.host = host
         self._requested_port = port
         self.requests: list[SeenRequest] = []
+        self.executions: list[Execution] = []
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -152,7 +222,7 @@ class McpServerThread:
         sock.bind((self.host, self._requested_port))
         sock.listen(128)
         self._socket = sock
-        config = uvicorn.Config(asgi_app(self.requests), log_level="warning", lifespan="on",
+        config = uvicorn.Config(asgi_app(self.requests, self.executions), log_level="warning", lifespan="on",
                                 timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve(sockets=[sock])),
