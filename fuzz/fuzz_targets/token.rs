@@ -13,7 +13,6 @@
 
 #![no_main]
 
-use entra_guard::cache::TokenCache;
 use entra_guard_fuzz::*;
 use libfuzzer_sys::fuzz_target;
 
@@ -38,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         let mut value = b"Bearer ".to_vec();
         value.extend_from_slice(data);
         for which in [Which::Single, Which::Multi] {
-            let mut cache = TokenCache::new(fx.config(which).entra.token_cache_size);
+            let mut gateway = Gateway::new(fx, which, true);
             for (method, path) in ROUTES {
                 let req = Req {
                     method: method.to_string(),
@@ -46,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
                     headers: vec![("authorization".to_string(), value.clone())],
                     body: None,
                 };
-                check_request_with(fx, which, &req, &mut cache);
+                check_request_with(fx, which, &req, &mut gateway);
             }
         }
     } else {

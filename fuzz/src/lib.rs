@@ -8,13 +8,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use entra_guard::authorize::{authorize, Allowed, Decision, Env, Request};
-use entra_guard::cache::TokenCache;
+use entra_guard::authorize::Allowed;
 use entra_guard::config::{self, Config};
+use entra_guard::engine::memory::{load_keys, MemoryHost, MemoryRequest};
+use entra_guard::engine::{Engine, Step};
 use entra_guard::credentials::{find_bearer, Bearer};
 use entra_guard::headers::Header;
 use entra_guard::keys::{parse_jwks, KeySet, RsaKey};
-use entra_guard::prepared::PreparedResponses;
 use entra_guard::response::Response;
 use entra_guard::signature::{RustVerifier, SignatureVerifier};
 use entra_guard::subscription::{find_key, strip_query_param, KeyPresence};
@@ -180,6 +180,19 @@ pub struct Req {
 }
 
 impl Req {
+    /// The request as the proxy holds it once every byte has arrived.
+    pub fn source(&self) -> MemoryRequest {
+        let mut headers = vec![
+            (":method".to_string(), self.method.as_bytes().to_vec()),
+            (":path".to_string(), self.path.as_bytes().to_vec()),
+        ];
+        headers.extend(self.headers.iter().cloned());
+        MemoryRequest {
+            headers,
+            body: self.body.clone().unwrap_or_default(),
+        }
+    }
+
     /// The headers as the core takes them (borrowed, like the glue's).
     pub fn view(&self) -> Vec<Header<'_>> {
         view(&self.headers)
@@ -308,45 +321,60 @@ pub fn assert_response_sane(r: &Response) {
     }
 }
 
-/// Runs `authorize` the way the glue does: again with the body after
-/// `NeedBody`, again without waiting after `WaitForKeys`.
-pub fn decide(req: &Req, cfg: &Config, keys: &KeySet, cache: &mut TokenCache) -> Decision {
-    let headers = req.view();
-    let prepared = PreparedResponses::new(cfg);
-    let run = |cache: &mut TokenCache, body: Option<&[u8]>, may_wait: bool| {
-        let request = Request {
-            method: &req.method,
-            path: &req.path,
-            headers: &headers,
-            body,
-        };
-        let mut env = Env {
-            config: cfg,
-            prepared: &prepared,
-            keys,
-            verifier: &MemoVerifier,
-            cache,
-            now_ms: NOW_MS,
-            may_wait,
-            retry_after_seconds: 5,
-        };
-        authorize(&request, &mut env)
-    };
-    let mut body = None;
-    let mut decision = run(cache, body, true);
-    if decision == Decision::NeedBody {
-        body = Some(req.body.as_deref().unwrap_or(b""));
-        decision = run(cache, body, true);
-        assert_ne!(decision, Decision::NeedBody, "NeedBody twice");
+/// One worker VM as Envoy runs it: the engine (the same decision loop as
+/// the filter's), an in-memory host, a clock frozen at `NOW`.
+pub struct Gateway {
+    pub engine: Engine,
+    pub host: MemoryHost,
+    pub now: u64,
+    next_id: u32,
+}
+
+impl Gateway {
+    /// With the fixture keys fetched (`keys_known`) or none at all.
+    pub fn new(fx: &Fixtures, which: Which, keys_known: bool) -> Gateway {
+        let config = fx.config(which).clone();
+        let mut engine = Engine::new(config, Box::new(MemoVerifier), 1);
+        let mut host = MemoryHost::new();
+        engine.on_configure(&mut host);
+        if keys_known {
+            assert!(load_keys(&mut engine, &mut host, JWKS_JSON.as_bytes(), NOW_MS));
+        }
+        Gateway {
+            engine,
+            host,
+            now: NOW_MS,
+            next_id: 0,
+        }
     }
-    if let Decision::WaitForKeys(_) = decision {
-        decision = run(cache, body, false);
-        assert!(
-            !matches!(decision, Decision::WaitForKeys(_) | Decision::NeedBody),
-            "{decision:?} after waiting"
-        );
+
+    /// Sends `req` as one stream (headers, then its body if it has one)
+    /// and returns the decisive step, waiting out a key wait if needed.
+    pub fn send(&mut self, req: &Req) -> Step {
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut source = req.source();
+        let body = source.body.split_off(0);
+        let mut step = self
+            .engine
+            .on_request_headers(id, &source, body.is_empty() && req.body.is_none(), self.now);
+        if step == Step::Pause && req.body.is_some() {
+            source.body = body;
+            let size = source.body.len();
+            step = self.engine.on_request_body(id, &source, size, true, self.now);
+        }
+        if step == Step::Pause {
+            // Held for keys: the wait runs out (nobody answers the fetch).
+            let later = self.now + self.engine.config().entra.key_wait_ms + 1;
+            for id in self.engine.on_tick(later, &mut self.host) {
+                if id == self.next_id {
+                    step = self.engine.on_resume(id, &source, later);
+                }
+            }
+        }
+        self.engine.on_stream_done(id);
+        step
     }
-    decision
 }
 
 /// Whether serde_json's `Value` refuses what serde's typed readers accept
@@ -387,14 +415,13 @@ pub fn same_json(ours: &entra_guard::json::Value, theirs: &serde_json::Value) ->
 }
 
 /// Every invariant of one decision on one request under one configuration.
-pub fn check_decision(fx: &Fixtures, which: Which, keys_known: bool, req: &Req, d: &Decision) {
+pub fn check_decision(fx: &Fixtures, which: Which, keys_known: bool, req: &Req, d: &Step) {
     let cfg = fx.config(which);
     let headers = req.view();
     let bearer = find_bearer(&headers);
     match d {
-        Decision::Allow(a) => check_allowed(fx, which, keys_known, req, a, bearer),
-        Decision::Respond { response, reason } => {
-            assert!(!reason.is_empty());
+        Step::Forward(a) => check_allowed(fx, which, keys_known, req, a, bearer),
+        Step::Reply(response) => {
             assert_response_sane(response);
             if response.status == 403 {
                 // Permissions are checked only on a verified token.
@@ -407,7 +434,7 @@ pub fn check_decision(fx: &Fixtures, which: Which, keys_known: bool, req: &Req, 
                 assert!(cfg.mcp.is_some() && matches!(req.method.as_str(), "GET" | "HEAD"));
             }
         }
-        Decision::WaitForKeys(_) | Decision::NeedBody => panic!("{d:?} left over"),
+        Step::Pause | Step::Pass => panic!("{d:?}: the stream was never decided"),
     }
 }
 
@@ -496,10 +523,10 @@ fn check_allowed(
     ));
 }
 
-/// `Decision` with the cache flag cleared, to compare a cold and a warm run.
-pub fn without_cache_flag(d: &Decision) -> Decision {
+/// A step with the cache flag cleared, to compare a cold and a warm run.
+pub fn without_cache_flag(d: &Step) -> Step {
     match d {
-        Decision::Allow(a) => Decision::Allow(Allowed {
+        Step::Forward(a) => Step::Forward(Allowed {
             cache_hit: false,
             ..a.clone()
         }),
@@ -510,22 +537,19 @@ pub fn without_cache_flag(d: &Decision) -> Decision {
 /// Decides `req` under `which`: with the fixture keys (cold, then warm
 /// cache: same answer) and with no keys at all (never a JWT allow).
 pub fn check_request(fx: &Fixtures, which: Which, req: &Req) {
-    let mut cache = TokenCache::new(fx.config(which).entra.token_cache_size);
-    check_request_with(fx, which, req, &mut cache);
+    let mut gateway = Gateway::new(fx, which, true);
+    check_request_with(fx, which, req, &mut gateway);
 }
 
-/// `check_request` with a cache that may already hold entries (a token
-/// verified for one route is a cache hit on the next: RSA once per input).
-pub fn check_request_with(fx: &Fixtures, which: Which, req: &Req, cache: &mut TokenCache) {
-    let cfg = fx.config(which);
-    let cold = decide(req, cfg, &fx.keys, cache);
+/// `check_request` on a gateway that may already have cached tokens (a
+/// token verified for one route is a cache hit on the next).
+pub fn check_request_with(fx: &Fixtures, which: Which, req: &Req, gateway: &mut Gateway) {
+    let cold = gateway.send(req);
     check_decision(fx, which, true, req, &cold);
-    let warm = decide(req, cfg, &fx.keys, cache);
+    let warm = gateway.send(req);
     check_decision(fx, which, true, req, &warm);
     assert_eq!(without_cache_flag(&cold), without_cache_flag(&warm));
-    let no_keys = KeySet::default();
-    let mut cache = TokenCache::new(16);
-    let d = decide(req, cfg, &no_keys, &mut cache);
+    let d = Gateway::new(fx, which, false).send(req);
     check_decision(fx, which, false, req, &d);
 }
 

@@ -131,3 +131,46 @@ impl RequestSource for MemoryRequest {
         Some(self.body[..self.body.len().min(max)].to_vec())
     }
 }
+
+/// The discovery document the authority of `config` would serve.
+pub fn discovery_for(config: &crate::config::Config) -> Vec<u8> {
+    use crate::config::Tenancy;
+    let e = &config.entra;
+    let issuer_tenant = match &e.tenancy {
+        Tenancy::Single(tenant) => tenant.as_str(),
+        Tenancy::Allowed(_) => "{tenantid}",
+    };
+    crate::json::ObjectWriter::new()
+        .string(
+            "issuer",
+            &format!("{}/{issuer_tenant}/v2.0", e.authority),
+        )
+        .string(
+            "jwks_uri",
+            &format!("{}/{}/discovery/v2.0/keys", e.authority, e.discovery_tenant),
+        )
+        .into_bytes()
+}
+
+/// Runs the engine's first key fetch to its end against `jwks`, as the
+/// authority would answer it: whether the engine then has keys.
+pub fn load_keys(
+    engine: &mut super::Engine,
+    host: &mut MemoryHost,
+    jwks: &[u8],
+    now: u64,
+) -> bool {
+    let start = host.dispatched.len();
+    engine.on_tick(now, host);
+    let mut answered = start;
+    while let Some(call) = host.dispatched.get(answered).cloned() {
+        answered += 1;
+        let body = if call.path.contains("openid-configuration") {
+            discovery_for(engine.config())
+        } else {
+            jwks.to_vec()
+        };
+        engine.on_callout(call.token, Ok(body), now, host);
+    }
+    !engine.keys().is_empty()
+}
