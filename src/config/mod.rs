@@ -176,6 +176,18 @@ pub struct Rule {
     pub mcp_methods: Vec<String>,
     /// Tool (or prompt/resource) names this rule is limited to.
     pub mcp_tools: Vec<String>,
+    /// Whether the request's `Authorization` header reaches the upstream.
+    pub upstream_authorization: UpstreamAuthorization,
+    /// `path_prefix` has an ASCII uppercase letter: only then can a
+    /// lowercase path match it case-insensitively but not exactly.
+    pub prefix_has_uppercase: bool,
+}
+
+/// `rules[].upstream_authorization`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamAuthorization {
+    Forward,
+    Remove,
 }
 
 impl Rule {
@@ -213,5 +225,7 @@ impl Rule {
         required_roles: Vec::new(),
         mcp_methods: Vec::new(),
         mcp_tools: Vec::new(),
+        upstream_authorization: UpstreamAuthorization::Forward,
+        prefix_has_uppercase: false,
     };
 }

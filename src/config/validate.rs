@@ -425,13 +425,25 @@ fn rule(index: usize, raw: RawRule, have_keys: bool) -> Result<Rule> {
     } else {
         raw.mcp_methods
     };
+    let upstream_authorization = match raw.upstream_authorization.as_deref() {
+        None | Some("forward") => UpstreamAuthorization::Forward,
+        Some("remove") => UpstreamAuthorization::Remove,
+        Some(other) => {
+            return Err(ConfigError::new(
+                key("upstream_authorization"),
+                format!("must be \"forward\" or \"remove\", not \"{other}\""),
+            ))
+        }
+    };
     Ok(Rule {
+        prefix_has_uppercase: path_prefix.bytes().any(|b| b.is_ascii_uppercase()),
         path_prefix,
         require,
         required_scopes: raw.required_scopes,
         required_roles: raw.required_roles,
         mcp_methods,
         mcp_tools: raw.mcp_tools,
+        upstream_authorization,
     })
 }
 

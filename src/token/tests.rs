@@ -301,8 +301,7 @@ fn rule(scopes: &[&str], roles: &[&str]) -> Rule {
         require: Requirement::Jwt,
         required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
         required_roles: roles.iter().map(|s| s.to_string()).collect(),
-        mcp_methods: vec![],
-        mcp_tools: vec![],
+        ..Rule::DEFAULT_JWT
     }
 }
 
