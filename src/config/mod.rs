@@ -70,6 +70,9 @@ pub struct EntraConfig {
     pub tenancy: Tenancy,
     /// Tenant segment used for discovery (`<authority>/<segment>/v2.0/...`).
     pub discovery_tenant: String,
+    /// The `issuer` the discovery document must publish: the tenant's v2
+    /// issuer, or Entra's `{tenantid}` template for `organizations`.
+    pub discovery_issuer: String,
     /// `scheme://host[:port]`, no trailing slash.
     pub authority: String,
     /// Host (and port) of `authority`, sent as `:authority` on callouts.

@@ -70,7 +70,9 @@ pub fn on_response(
                 Ok(body) => body,
                 Err(why) => return fail(state, &lease, &format!("discovery: {why}")),
             };
-            let discovery = match parse_discovery(&body, &state.config.entra.jwks_hosts) {
+            let entra = &state.config.entra;
+            let discovery = match parse_discovery(&body, &entra.discovery_issuer, &entra.jwks_hosts)
+            {
                 Ok(d) => d,
                 Err(e) => return fail(state, &lease, &e.to_string()),
             };
