@@ -584,7 +584,9 @@ pub fn model_strip(raw_path: &str, param: &str) -> Option<String> {
     })
 }
 
-/// Reference for `find_bearer` (RFC 6750 §2.1, one credential only).
+/// Reference for `find_bearer` (RFC 6750 §2.1, one credential only): a
+/// value whose scheme is `bearer` is exactly `Bearer`, spaces and a
+/// `b64token`, or it is malformed.
 pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
     let auth: Vec<&[u8]> = headers
         .iter()
@@ -597,13 +599,19 @@ pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
         _ => return Bearer::Multiple,
     }
     let ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let v = auth[0];
-    let start = v.iter().position(|b| !ows(b)).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
-    let v = &v[start..end];
+    let loose = |b: &u8| *b <= b' ' || *b >= 0x7f;
+    let trim = |v: &'_ [u8], f: &dyn Fn(&u8) -> bool| -> (usize, usize) {
+        let start = v.iter().position(|b| !f(b)).unwrap_or(v.len());
+        let end = v.iter().rposition(|b| !f(b)).map_or(start, |i| i + 1);
+        (start, end)
+    };
+    let (s, e) = trim(auth[0], &ows);
+    let v = &auth[0][s..e];
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     let is_bearer = |c: &[u8]| {
-        let c = &c[c.iter().position(|b| !ows(b)).unwrap_or(c.len())..];
-        c.len() >= 6 && c[..6].eq_ignore_ascii_case(b"bearer") && c.get(6).is_none_or(ows)
+        let (s, e) = trim(c, &loose);
+        let c = &c[s..e];
+        c.len() >= 6 && c[..6].eq_ignore_ascii_case(b"bearer") && c.get(6).is_none_or(|b| !tchar(*b))
     };
     // Envoy joins repeated lines with commas: a bearer credential in any
     // later element is a second credential, whatever the first one is.
@@ -613,11 +621,27 @@ pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
     if !is_bearer(v) {
         return Bearer::Absent;
     }
+    if v.first().is_some_and(loose) || v.last().is_some_and(loose) {
+        return Bearer::Malformed;
+    }
     let rest = &v[6..];
-    let s = rest.iter().position(|b| !ows(b)).unwrap_or(rest.len());
+    let s = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
+    if s == 0 && !rest.is_empty() {
+        return Bearer::Malformed;
+    }
     let token = &rest[s..];
-    if token.iter().any(|b| ows(b) || *b == b',') {
+    if token.iter().any(|b| *b == b' ' || *b == b',') {
         return Bearer::Multiple;
     }
-    Bearer::Token(token)
+    let pad = token.iter().rev().take_while(|b| **b == b'=').count();
+    let chars = &token[..token.len() - pad];
+    let b64 = !chars.is_empty()
+        && chars
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b));
+    if token.is_empty() || b64 {
+        Bearer::Token(token)
+    } else {
+        Bearer::Malformed
+    }
 }
