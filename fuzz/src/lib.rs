@@ -465,14 +465,18 @@ fn check_allowed(
         // Keys never travel upstream, whichever credential admitted the request.
         removable.push(&sub.header);
     }
-    for h in &removable {
-        if req.headers.iter().any(|(n, _)| n == h) {
-            assert!(a.remove_headers.iter().any(|r| r == h), "{h} kept");
+    // Names as an upstream reads them: any case, `_` for `-`.
+    let norm = |n: &str| n.to_ascii_lowercase().replace('_', "-");
+    let is_removable = |n: &str| removable.iter().any(|h| norm(h) == norm(n));
+    for (n, _) in &req.headers {
+        if is_removable(n) {
+            assert!(a.remove_headers.iter().any(|r| r == n), "{n} kept");
         }
     }
     for r in &a.remove_headers {
+        // `authorization`: a rule with `upstream_authorization: remove`.
         assert!(
-            removable.contains(&r.as_str()),
+            is_removable(r) || r.eq_ignore_ascii_case("authorization"),
             "removes foreign header {r}"
         );
     }
@@ -611,7 +615,9 @@ pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
     let is_bearer = |c: &[u8]| {
         let (s, e) = trim(c, &loose);
         let c = &c[s..e];
-        c.len() >= 6 && c[..6].eq_ignore_ascii_case(b"bearer") && c.get(6).is_none_or(|b| !tchar(*b))
+        c.len() >= 6
+            && c[..6].eq_ignore_ascii_case(b"bearer")
+            && c.get(6).is_none_or(|b| !tchar(*b))
     };
     // Envoy joins repeated lines with commas: a bearer credential in any
     // later element is a second credential, whatever the first one is.

@@ -199,6 +199,11 @@ impl Rule {
         !self.mcp_methods.is_empty() || !self.mcp_tools.is_empty()
     }
 
+    /// Whether the `Authorization` header must not reach the upstream.
+    pub fn removes_authorization(&self) -> bool {
+        self.upstream_authorization == UpstreamAuthorization::Remove
+    }
+
     /// Whether an MCP call (`None`: not an MCP request) meets the rule's
     /// method and tool conditions.
     pub fn matches_call(&self, call: Option<&crate::mcp::McpCall>) -> bool {
