@@ -95,7 +95,7 @@ CASES = [
     ("not-a-jwt", lambda i: "not-a-jwt", MALFORMED),
     ("five-parts", lambda i: i.tokens.v2() + ".AAAA.AAAA", MALFORMED),
     ("two-parts", lambda i: i.tokens.v2().rsplit(".", 1)[0], MALFORMED),
-    ("base64-garbage", lambda i: "e30.e30.%%%", MALFORMED),
+    ("base64-garbage", lambda i: "e30.e30.~~~", MALFORMED),  # b64token, not base64url
     ("claims-not-json", lambda i: i.tokens.sign(b"not json"), MALFORMED),
     ("duplicate-aud-claim", _duplicate_aud, MALFORMED),
     ("exp-as-string", lambda i: i.tokens.v2(exp=str(_now() + 3600)), MALFORMED),
