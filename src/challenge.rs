@@ -19,6 +19,26 @@ pub enum BearerFailure {
 pub const MULTIPLE_BEARER_TOKENS: BearerFailure =
     BearerFailure::InvalidRequest("send exactly one bearer token");
 
+/// `Authorization: Bearer` followed by something other than spaces and one
+/// `b64token` (RFC 6750 §2.1).
+pub const MALFORMED_BEARER_CREDENTIAL: BearerFailure = BearerFailure::InvalidRequest(
+    "the bearer credential is malformed: send Bearer, a space and the token",
+);
+
+/// A token in the `access_token` query parameter (RFC 6750 §2.3): the
+/// filter reads tokens from the `Authorization` header only.
+pub const ACCESS_TOKEN_IN_QUERY: BearerFailure = BearerFailure::InvalidRequest(
+    "send the access token in the Authorization header, not in the query",
+);
+
+/// Every failure without a scope hint that is not a `TokenError`: the
+/// prepared replies cover these too.
+pub const REQUEST_FAILURES: [BearerFailure; 3] = [
+    MULTIPLE_BEARER_TOKENS,
+    MALFORMED_BEARER_CREDENTIAL,
+    ACCESS_TOKEN_IN_QUERY,
+];
+
 impl BearerFailure {
     pub fn status(&self) -> u32 {
         match self {

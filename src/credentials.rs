@@ -8,12 +8,18 @@ use crate::headers::Header;
 pub enum Bearer<'a> {
     /// No `Authorization` header, or one with another scheme (`Basic`).
     Absent,
-    /// One bearer credential (possibly empty or malformed; the token
-    /// parser decides).
+    /// One bearer credential: `b64token` (RFC 6750 §2.1), or empty (the
+    /// token parser refuses it as malformed).
     Token(&'a [u8]),
     /// Two `Authorization` headers, or two credentials in one: a malformed
     /// request (`invalid_request`), never a guess at which one counts.
     Multiple,
+    /// The bearer scheme followed by anything but spaces and a `b64token`
+    /// (a tab, other whitespace or control bytes, bytes >= 0x80, junk
+    /// around the credential): upstreams that split on "whitespace" would
+    /// still read a token there, so it is refused (`invalid_request`),
+    /// never taken for another scheme and forwarded.
+    Malformed,
 }
 
 /// The token of the only `Authorization` header when it reads exactly
@@ -54,6 +60,12 @@ fn is_authorization(name: &str) -> bool {
 
 /// Scans every header: a repeated `Authorization` must not let one copy
 /// be checked while the upstream trusts another.
+///
+/// A value is a bearer credential when, past its spaces and tabs, it starts
+/// with `bearer` (any case) not followed by another token character (so
+/// `Bearerx` is another scheme). It is then exactly `Bearer`, one or more
+/// spaces and a `b64token`, or nothing after the scheme; anything else is
+/// `Malformed`.
 pub fn find_bearer<'a>(headers: &[Header<'a>]) -> Bearer<'a> {
     let value = match authorization(headers) {
         Err(Repeated) => return Bearer::Multiple,
@@ -66,35 +78,69 @@ pub fn find_bearer<'a>(headers: &[Header<'a>]) -> Bearer<'a> {
     if value
         .split(|b| *b == b',')
         .skip(1)
-        .any(|part| has_bearer_scheme(trim_ows(part)))
+        .any(|part| has_bearer_scheme(trim_loose(part)))
     {
         return Bearer::Multiple;
     }
-    let (scheme, rest) = match value.iter().position(|b| *b == b' ' || *b == b'\t') {
-        Some(i) => (&value[..i], trim_ows(&value[i..])),
-        None => (value, &value[value.len()..]),
-    };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let credential = trim_loose(value);
+    if !has_bearer_scheme(credential) {
         return Bearer::Absent;
     }
-    if rest.iter().any(|b| matches!(b, b' ' | b'\t' | b',')) {
+    if credential.len() != value.len() {
+        // Junk around it that only a lenient reader trims.
+        return Bearer::Malformed;
+    }
+    let rest = &credential[6..];
+    let token = &rest[rest.iter().take_while(|b| **b == b' ').count()..];
+    if token.len() == rest.len() && !rest.is_empty() {
+        return Bearer::Malformed;
+    }
+    if token.iter().any(|b| matches!(b, b' ' | b',')) {
         return Bearer::Multiple;
     }
-    Bearer::Token(rest)
+    if token.is_empty() || is_b64token(token) {
+        Bearer::Token(token)
+    } else {
+        Bearer::Malformed
+    }
 }
 
+/// RFC 6750 §2.1: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn is_b64token(token: &[u8]) -> bool {
+    let body = token.len() - token.iter().rev().take_while(|b| **b == b'=').count();
+    body > 0
+        && token[..body]
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b))
+}
+
+/// `bearer` in any case, then the end or a byte that cannot continue an
+/// auth-scheme name (RFC 9110 `token`).
 fn has_bearer_scheme(credential: &[u8]) -> bool {
     credential.len() >= 6
         && credential[..6].eq_ignore_ascii_case(b"bearer")
-        && matches!(credential.get(6), None | Some(b' ' | b'\t'))
+        && credential.get(6).is_none_or(|b| !is_tchar(*b))
+}
+
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 fn trim_ows(bytes: &[u8]) -> &[u8] {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = bytes.iter().position(|b| !is_ows(b)).unwrap_or(bytes.len());
+    trim(bytes, |b| b == b' ' || b == b'\t')
+}
+
+/// Trims what a lenient reader may take for whitespace: controls, space,
+/// DEL and every byte >= 0x80 (Latin-1 NBSP and NEL among them).
+fn trim_loose(bytes: &[u8]) -> &[u8] {
+    trim(bytes, |b| b <= b' ' || b >= 0x7f)
+}
+
+fn trim(bytes: &[u8], strip: impl Fn(u8) -> bool) -> &[u8] {
+    let start = bytes.iter().position(|b| !strip(*b)).unwrap_or(bytes.len());
     let end = bytes
         .iter()
-        .rposition(|b| !is_ows(b))
+        .rposition(|b| !strip(*b))
         .map_or(start, |i| i + 1);
     &bytes[start..end]
 }
@@ -122,6 +168,59 @@ mod tests {
             ("AUTHORIZATION", b"Bearer a"),
         ];
         assert_eq!(fast(&two), None);
+    }
+
+    #[test]
+    fn only_spaces_and_a_b64token_follow_the_scheme() {
+        for value in [
+            &b"Bearer\tabc"[..],
+            b"Bearer \tabc",
+            b"Bearer\x0babc",
+            b"Bearer\x0cabc",
+            b"Bearer\xa0abc",
+            b"Bearer\x85abc",
+            b"Bearer\x00abc",
+            b"Bearer\x1fabc",
+            b"Bearer abc\tdef",
+            b"Bearer abc\x0b",
+            b"Bearer abc\xa0",
+            b"\x0bBearer abc",
+            b"\xa0bearer abc",
+            b"Bearer \"abc\"",
+            b"Bearer abc;x",
+            b"Bearer a%2Eb",
+            b"Bearer ==",
+            b"Bearer a=b",
+            b"Bearer caf\xc3\xa9",
+            b"Bearer\"abc\"",
+            b"Bearer:abc",
+        ] {
+            let headers = h(&[("authorization", value)]);
+            assert_eq!(
+                find_bearer(&headers),
+                Bearer::Malformed,
+                "{:?}",
+                String::from_utf8_lossy(value)
+            );
+        }
+        for (value, want) in [
+            (&b"Bearer  abc"[..], Bearer::Token(b"abc")),
+            (b"\tBearer abc\t ", Bearer::Token(b"abc")),
+            (b"Bearer abc=", Bearer::Token(b"abc=")),
+            (b"Bearer-x abc", Bearer::Absent),
+            (b"Bearer_x abc", Bearer::Absent),
+            (b"Basic\x0babc", Bearer::Absent),
+            (b"Basic x,\xa0Bearer y", Bearer::Multiple),
+            (b"Bearer a \tb", Bearer::Multiple),
+        ] {
+            let headers = h(&[("authorization", value)]);
+            assert_eq!(
+                find_bearer(&headers),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(value)
+            );
+        }
     }
 
     #[test]
@@ -169,7 +268,7 @@ mod tests {
             ),
             (
                 h(&[("authorization", b"Bearer \xff\x00")]),
-                Bearer::Token(b"\xff\x00"),
+                Bearer::Malformed,
             ),
             // Envoy folds repeated lines into one value joined by commas.
             (
@@ -192,6 +291,10 @@ mod tests {
             (
                 h(&[("authorization", b"Basic x,Bearerish y")]),
                 Bearer::Absent,
+            ),
+            (
+                h(&[("authorization", b"Bearer a+/b.c_d-e~f==")]),
+                Bearer::Token(b"a+/b.c_d-e~f=="),
             ),
         ];
         for (headers, want) in cases {

@@ -14,6 +14,16 @@ pub fn first<'a>(headers: &[Header<'a>], name: &str) -> Option<&'a [u8]> {
     headers.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
 }
 
+/// Whether an upstream may read two header names as one: ASCII case
+/// folded and `_` read as `-` (CGI and WSGI turn both into `HTTP_X_Y`).
+pub fn same_name(a: &str, b: &str) -> bool {
+    let fold = |c: u8| match c {
+        b'_' => b'-',
+        c => c.to_ascii_lowercase(),
+    };
+    a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| fold(x) == fold(y))
+}
+
 /// `:method` and `:path` as text, in one pass over the headers.
 pub struct PseudoHeaders<'a> {
     pub method: &'a str,

@@ -4,7 +4,7 @@
 //! formatting. Denials are what an attacker can make a filter send at
 //! line rate, so they must be the cheap path.
 
-use crate::challenge::{bearer_response, BearerFailure, MULTIPLE_BEARER_TOKENS};
+use crate::challenge::{bearer_response, BearerFailure, REQUEST_FAILURES};
 use crate::config::{Config, McpConfig, Requirement, Rule, SubscriptionConfig};
 use crate::metadata;
 use crate::response::Response;
@@ -33,7 +33,7 @@ impl PreparedResponses {
         let failures = TokenError::ALL
             .iter()
             .map(|e| BearerFailure::InvalidToken(e.description()))
-            .chain([MULTIPLE_BEARER_TOKENS]);
+            .chain(REQUEST_FAILURES);
         let sub = config.subscription.as_ref();
         PreparedResponses {
             missing: rules.clone().map(|r| Rc::new(missing(config, r))).collect(),
@@ -148,6 +148,7 @@ pub fn missing_either(config: &Config, rule: &Rule) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::challenge::MULTIPLE_BEARER_TOKENS;
     use crate::config;
     use crate::testing::*;
     use serde_json::json;
@@ -213,6 +214,10 @@ mod tests {
             assert!(same(p.bearer(&c, &f), p.bearer(&c, &f)));
         }
         assert_eq!(p.bearer(&c, &MULTIPLE_BEARER_TOKENS).status, 400);
+        for f in REQUEST_FAILURES {
+            assert_eq!(*p.bearer(&c, &f), bearer_response(&f, &[], c.mcp.as_ref()));
+            assert!(same(p.bearer(&c, &f), p.bearer(&c, &f)), "{f:?}");
+        }
         let scope = BearerFailure::InsufficientScope("x");
         assert!(!p.bearer.iter().any(|(f, _)| *f == scope));
         assert_eq!(p.bearer(&c, &scope).status, 403, "built when not prepared");

@@ -107,12 +107,34 @@ pub fn prefix_matches(prefix: &str, path: &str) -> bool {
     }
 }
 
+/// `prefix_matches` with ASCII letters case-folded: how a case-insensitive
+/// upstream router reads the path.
+pub fn prefix_matches_folded(prefix: &str, path: &str) -> bool {
+    if prefix == "/" {
+        return true;
+    }
+    let (prefix, path) = (prefix.as_bytes(), path.as_bytes());
+    match path.split_at_checked(prefix.len()) {
+        Some((head, rest)) => {
+            head.eq_ignore_ascii_case(prefix) && (rest.is_empty() || rest[0] == b'/')
+        }
+        None => false,
+    }
+}
+
 /// The first rule whose prefix covers the path and whose MCP conditions
 /// (if any) the call meets.
 pub fn find<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Option<&'a Rule> {
     rules
         .iter()
         .find(|r| prefix_matches(&r.path_prefix, path) && r.matches_call(call))
+}
+
+/// `find` as a case-insensitive router would pick.
+fn find_folded<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Option<&'a Rule> {
+    rules
+        .iter()
+        .find(|r| prefix_matches_folded(&r.path_prefix, path) && r.matches_call(call))
 }
 
 /// Whether choosing a rule for this path needs the MCP call in the body.
@@ -122,21 +144,24 @@ pub fn needs_mcp_call(rules: &[Rule], raw_path: &str) -> bool {
     }
     let literal = raw_path.split(['?', '#']).next().unwrap_or("");
     let normalized = normalize_path(raw_path);
+    // Folded matching covers exact matching: a body read for a path that
+    // only a case-insensitive router sends to a per-tool rule lets `select`
+    // see that reading too.
     rules.iter().any(|r| {
         r.inspects_mcp()
-            && (prefix_matches(&r.path_prefix, &normalized)
-                || prefix_matches(&r.path_prefix, literal))
+            && (prefix_matches_folded(&r.path_prefix, &normalized)
+                || prefix_matches_folded(&r.path_prefix, literal))
     })
 }
 
 /// The path is read one way by the filter and possibly another by the
-/// upstream (dot segments, backslashes, merged slashes).
+/// upstream (dot segments, backslashes, merged slashes, letter case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AmbiguousPath;
 
-/// The rule for a raw `:path`. When the literal path and its normalised form
-/// fall under different rules, the request is refused instead of guessing
-/// which reading the upstream will use.
+/// The rule for a raw `:path`. When the literal path, its normalised form or
+/// either of them read case-insensitively fall under different rules, the
+/// request is refused instead of guessing which reading the upstream uses.
 pub fn select<'a>(
     rules: &'a [Rule],
     raw_path: &str,
@@ -150,6 +175,16 @@ pub fn select<'a>(
     let normalized = normalize_path(raw_path);
     let chosen = find(rules, &normalized, call);
     if literal != normalized.as_ref() && find(rules, literal, call) != chosen {
+        return Err(AmbiguousPath);
+    }
+    // Without an uppercase letter in the path or in any prefix, folded
+    // matching is exact matching: the common request skips it.
+    let folds = |p: &str| p.bytes().any(|b| b.is_ascii_uppercase());
+    if (folds(literal) || folds(&normalized) || rules.iter().any(|r| r.prefix_has_uppercase))
+        && [literal, normalized.as_ref()]
+            .iter()
+            .any(|p| find_folded(rules, p, call) != chosen)
+    {
         return Err(AmbiguousPath);
     }
     Ok(chosen)
@@ -166,10 +201,8 @@ mod tests {
         Rule {
             path_prefix: prefix.into(),
             require,
-            required_scopes: vec![],
-            required_roles: vec![],
-            mcp_methods: vec![],
-            mcp_tools: vec![],
+            prefix_has_uppercase: prefix.bytes().any(|b| b.is_ascii_uppercase()),
+            ..Rule::DEFAULT_JWT
         }
     }
 
@@ -264,5 +297,49 @@ mod tests {
                 .map(|r| r.require),
             Some(Requirement::None)
         );
+    }
+
+    #[test]
+    fn case_folded_readings_must_agree() {
+        let rules = vec![rule("/mcp", Requirement::Jwt), rule("/", Requirement::None)];
+        let pick = |p: &str| select(&rules, p, None).map(|r| r.map(|r| r.require));
+        assert_eq!(pick("/mcp/x"), Ok(Some(Requirement::Jwt)));
+        assert_eq!(pick("/other/X"), Ok(Some(Requirement::None)));
+        assert_eq!(pick("/MCPX"), Ok(Some(Requirement::None)));
+        for raw in ["/MCP", "/Mcp/tools", "/mcP?x=1", "/x/../MCP", "/%4dcp"] {
+            assert_eq!(pick(raw), Err(AmbiguousPath), "{raw}");
+        }
+        // An uppercase prefix is folded as well, even for a lowercase path.
+        let upper = vec![
+            rule("/Admin", Requirement::Jwt),
+            rule("/", Requirement::None),
+        ];
+        assert_eq!(select(&upper, "/admin", None).unwrap_err(), AmbiguousPath);
+        assert_eq!(
+            select(&upper, "/Admin/x", None).unwrap().map(|r| r.require),
+            Some(Requirement::Jwt)
+        );
+        // Both readings pick the same rule: no refusal.
+        let same = vec![rule("/", Requirement::Jwt)];
+        assert_eq!(
+            select(&same, "/MCP", None).unwrap().map(|r| r.require),
+            Some(Requirement::Jwt)
+        );
+    }
+
+    #[test]
+    fn folded_prefixes_match_whole_segments() {
+        for (prefix, path, want) in [
+            ("/health", "/HEALTH", true),
+            ("/health", "/Health/live", true),
+            ("/health", "/HEALTHZ", false),
+            ("/Health", "/health", true),
+            ("/", "/X", true),
+            ("/caf\u{e9}", "/CAF\u{e9}", true),
+            ("/caf\u{e9}", "/CAF\u{c9}", false),
+            ("/ab", "/\u{e9}", false),
+        ] {
+            assert_eq!(prefix_matches_folded(prefix, path), want, "{prefix} {path}");
+        }
     }
 }

@@ -207,7 +207,19 @@ fn accepted(c: &Config) {
     for (claim, h) in &c.claims_to_headers {
         assert!(!claim.is_empty());
         header_name(h);
-        assert!(!seen.contains(&h), "duplicate header {h}");
+        // Never a credential, nor a header the filter sets for keys, in any
+        // spelling an upstream reads as the same name.
+        let norm = |n: &str| n.to_ascii_lowercase().replace('_', "-");
+        let mut banned = vec!["authorization".to_string(), "host".to_string()];
+        if let Some(s) = &c.subscription {
+            banned.push(norm(&s.header));
+            banned.push(norm(&s.name_header));
+        }
+        assert!(!banned.contains(&norm(h)), "claim header {h}");
+        assert!(
+            !seen.iter().any(|s: &&String| norm(s) == norm(h)),
+            "duplicate header {h}"
+        );
         seen.push(h);
     }
 }

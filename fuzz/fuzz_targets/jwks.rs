@@ -147,11 +147,26 @@ fn check_spki(der: &[u8], n: &[u8]) {
     assert!(t == 0x02 && e == [1, 0, 1] && rest.is_empty());
 }
 
+/// The issuers a discovery document is checked against: one tenant's (the
+/// corpus's) and the multi-tenant template.
+const ISSUERS: &[&str] = &[
+    "https://login.microsoftonline.com/7f3c1a2b-4d5e-4f60-8a9b-0c1d2e3f4a5b/v2.0",
+    "https://login.microsoftonline.com/{tenantid}/v2.0",
+];
+
 fn check_discovery(body: &[u8]) {
+    for issuer in ISSUERS {
+        check_discovery_for(body, issuer);
+    }
+}
+
+fn check_discovery_for(body: &[u8], issuer: &str) {
     let hosts: Vec<String> = HOSTS.iter().map(|h| h.to_string()).collect();
-    let Ok(d) = parse_discovery(body, &hosts) else {
+    let Ok(d) = parse_discovery(body, issuer, &hosts) else {
         return;
     };
+    // Keys come only from the configured tenant's document.
+    assert_eq!(d.issuer, issuer);
     // No SSRF: only configured hosts; the path is safe as a `:path`.
     assert!(hosts.contains(&d.jwks_host), "{}", d.jwks_host);
     assert!(d.jwks_path.starts_with('/'), "{}", d.jwks_path);

@@ -492,14 +492,18 @@ fn check_allowed(
         // Keys never travel upstream, whichever credential admitted the request.
         removable.push(&sub.header);
     }
-    for h in &removable {
-        if req.headers.iter().any(|(n, _)| n == h) {
-            assert!(a.remove_headers.iter().any(|r| r == h), "{h} kept");
+    // Names as an upstream reads them: any case, `_` for `-`.
+    let norm = |n: &str| n.to_ascii_lowercase().replace('_', "-");
+    let is_removable = |n: &str| removable.iter().any(|h| norm(h) == norm(n));
+    for (n, _) in &req.headers {
+        if is_removable(n) {
+            assert!(a.remove_headers.iter().any(|r| r == n), "{n} kept");
         }
     }
     for r in &a.remove_headers {
+        // `authorization`: a rule with `upstream_authorization: remove`.
         assert!(
-            removable.contains(&r.as_str()),
+            is_removable(r) || r.eq_ignore_ascii_case("authorization"),
             "removes foreign header {r}"
         );
     }
@@ -608,7 +612,9 @@ pub fn model_strip(raw_path: &str, param: &str) -> Option<String> {
     })
 }
 
-/// Reference for `find_bearer` (RFC 6750 §2.1, one credential only).
+/// Reference for `find_bearer` (RFC 6750 §2.1, one credential only): a
+/// value whose scheme is `bearer` is exactly `Bearer`, spaces and a
+/// `b64token`, or it is malformed.
 pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
     let auth: Vec<&[u8]> = headers
         .iter()
@@ -621,13 +627,21 @@ pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
         _ => return Bearer::Multiple,
     }
     let ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let v = auth[0];
-    let start = v.iter().position(|b| !ows(b)).unwrap_or(v.len());
-    let end = v.iter().rposition(|b| !ows(b)).map_or(start, |i| i + 1);
-    let v = &v[start..end];
+    let loose = |b: &u8| *b <= b' ' || *b >= 0x7f;
+    let trim = |v: &'_ [u8], f: &dyn Fn(&u8) -> bool| -> (usize, usize) {
+        let start = v.iter().position(|b| !f(b)).unwrap_or(v.len());
+        let end = v.iter().rposition(|b| !f(b)).map_or(start, |i| i + 1);
+        (start, end)
+    };
+    let (s, e) = trim(auth[0], &ows);
+    let v = &auth[0][s..e];
+    let tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
     let is_bearer = |c: &[u8]| {
-        let c = &c[c.iter().position(|b| !ows(b)).unwrap_or(c.len())..];
-        c.len() >= 6 && c[..6].eq_ignore_ascii_case(b"bearer") && c.get(6).is_none_or(ows)
+        let (s, e) = trim(c, &loose);
+        let c = &c[s..e];
+        c.len() >= 6
+            && c[..6].eq_ignore_ascii_case(b"bearer")
+            && c.get(6).is_none_or(|b| !tchar(*b))
     };
     // Envoy joins repeated lines with commas: a bearer credential in any
     // later element is a second credential, whatever the first one is.
@@ -637,11 +651,27 @@ pub fn model_bearer(headers: &[(String, Vec<u8>)]) -> Bearer<'_> {
     if !is_bearer(v) {
         return Bearer::Absent;
     }
+    if v.first().is_some_and(loose) || v.last().is_some_and(loose) {
+        return Bearer::Malformed;
+    }
     let rest = &v[6..];
-    let s = rest.iter().position(|b| !ows(b)).unwrap_or(rest.len());
+    let s = rest.iter().position(|b| *b != b' ').unwrap_or(rest.len());
+    if s == 0 && !rest.is_empty() {
+        return Bearer::Malformed;
+    }
     let token = &rest[s..];
-    if token.iter().any(|b| ows(b) || *b == b',') {
+    if token.iter().any(|b| *b == b' ' || *b == b',') {
         return Bearer::Multiple;
     }
-    Bearer::Token(token)
+    let pad = token.iter().rev().take_while(|b| **b == b'=').count();
+    let chars = &token[..token.len() - pad];
+    let b64 = !chars.is_empty()
+        && chars
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(b));
+    if token.is_empty() || b64 {
+        Bearer::Token(token)
+    } else {
+        Bearer::Malformed
+    }
 }

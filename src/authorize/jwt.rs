@@ -2,7 +2,7 @@
 //! the signature.
 
 use super::{Env, KeyWait};
-use crate::challenge::{BearerFailure, MULTIPLE_BEARER_TOKENS};
+use crate::challenge::{BearerFailure, MALFORMED_BEARER_CREDENTIAL, MULTIPLE_BEARER_TOKENS};
 use crate::credentials::{bearer_fast_path, find_bearer, Bearer};
 use crate::headers::Header;
 use crate::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};
@@ -38,6 +38,12 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
         Bearer::Multiple => {
             return JwtOutcome::Invalid {
                 failure: MULTIPLE_BEARER_TOKENS,
+                reason: "invalid_request",
+            }
+        }
+        Bearer::Malformed => {
+            return JwtOutcome::Invalid {
+                failure: MALFORMED_BEARER_CREDENTIAL,
                 reason: "invalid_request",
             }
         }

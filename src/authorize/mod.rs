@@ -9,6 +9,7 @@ mod tests;
 use crate::cache::TokenCache;
 use crate::challenge::{
     bad_request_response, bearer_response, keys_unavailable_response, BearerFailure,
+    ACCESS_TOKEN_IN_QUERY,
 };
 use crate::config::{Config, Requirement, Rule};
 use crate::headers::{self, Header};
@@ -111,6 +112,13 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         }
     }
     if is_preflight(req) {
+        // Forwarded before any rule is chosen: no credential a rule keeps
+        // from the upstream may ride along on it.
+        if config.rules.iter().any(Rule::removes_authorization) {
+            allowed
+                .remove_headers
+                .extend(sent_as(req, &["authorization"]));
+        }
         allowed.via = "preflight";
         return Decision::Allow(allowed);
     }
@@ -134,6 +142,19 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => return ambiguous_path(),
     };
+    if rule.require != Requirement::None
+        && subscription::has_query_param(req.path, ACCESS_TOKEN_PARAM)
+    {
+        // RFC 6750 §2.3: a token in the URL ends up in logs; the filter
+        // never reads it there, so it must not ride along unverified.
+        let response = env.prepared.bearer(config, &ACCESS_TOKEN_IN_QUERY);
+        return respond_with(response, "invalid_request");
+    }
+    if rule.removes_authorization() {
+        allowed
+            .remove_headers
+            .extend(sent_as(req, &["authorization"]));
+    }
     let needs_key = rule.require.needs_subscription_keys();
     let mut key_failure = None;
     if let (true, Some(sub)) = (needs_key, &config.subscription) {
@@ -181,10 +202,16 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         },
         Requirement::Jwt => with_jwt(req, env, rule, rule_index, allowed),
         Requirement::JwtOrSubscriptionKey => match key_failure {
-            None => {
-                allowed.via = "subscription_key";
-                Decision::Allow(allowed)
-            }
+            // A valid key does not make a bearer token sent with it
+            // trustworthy: the upstream may read the token, so it is
+            // verified (or refused) like any other.
+            None => match jwt::evaluate(req.headers, env) {
+                JwtOutcome::Absent => {
+                    allowed.via = "subscription_key";
+                    Decision::Allow(allowed)
+                }
+                outcome => finish_jwt(outcome, env, rule, rule_index, allowed),
+            },
             Some((key_response, key_reason)) => match jwt::evaluate(req.headers, env) {
                 JwtOutcome::Absent if key_reason == "subscription_missing" => {
                     // Neither credential: challenge for both.
@@ -267,20 +294,34 @@ fn claim_headers(config: &Config, token: &VerifiedToken) -> Vec<(String, String)
         .collect()
 }
 
+/// The `access_token` query parameter of RFC 6750 §2.3.
+const ACCESS_TOKEN_PARAM: &str = "access_token";
+
 /// Headers only the filter may set, plus the subscription key: removed
-/// from every forwarded request. Only those present are listed, so the
+/// from every forwarded request, in every spelling an upstream may read as
+/// one of them (see `headers::same_name`), named as the client sent them
+/// (the glue removes by name). Only those present are listed, so the
 /// common request costs no host call.
 fn headers_to_remove(config: &Config, req: &Request<'_>) -> Vec<String> {
-    let claim_headers = config.claims_to_headers.iter().map(|(_, h)| h);
+    let claim_headers = config.claims_to_headers.iter().map(|(_, h)| h.as_str());
     let subscription = config
         .subscription
         .iter()
-        .flat_map(|s| [&s.name_header, &s.header]);
-    claim_headers
-        .chain(subscription)
-        .filter(|name| req.headers.iter().any(|(h, _)| h == *name))
-        .cloned()
-        .collect()
+        .flat_map(|s| [s.name_header.as_str(), s.header.as_str()]);
+    let protected: Vec<&str> = claim_headers.chain(subscription).collect();
+    sent_as(req, &protected)
+}
+
+/// The names of the request's headers that an upstream may read as one of
+/// `names`, each once, spelt as sent.
+fn sent_as(req: &Request<'_>, names: &[&str]) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for (sent, _) in req.headers {
+        if names.iter().any(|n| headers::same_name(sent, n)) && !found.iter().any(|f| f == sent) {
+            found.push(sent.to_string());
+        }
+    }
+    found
 }
 
 fn is_preflight(req: &Request<'_>) -> bool {

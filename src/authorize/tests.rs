@@ -9,6 +9,9 @@ use serde_json::json;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+// The contract's "What reaches the upstream" rows.
+mod upstream;
+
 const KEY: &str = "test"; // sha256 9f86d0...
 const PRM: &str = "https://mcp.example/.well-known/oauth-protected-resource/mcp";
 

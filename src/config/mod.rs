@@ -70,6 +70,9 @@ pub struct EntraConfig {
     pub tenancy: Tenancy,
     /// Tenant segment used for discovery (`<authority>/<segment>/v2.0/...`).
     pub discovery_tenant: String,
+    /// The `issuer` the discovery document must publish: the tenant's v2
+    /// issuer, or Entra's `{tenantid}` template for `organizations`.
+    pub discovery_issuer: String,
     /// `scheme://host[:port]`, no trailing slash.
     pub authority: String,
     /// Host (and port) of `authority`, sent as `:authority` on callouts.
@@ -176,12 +179,29 @@ pub struct Rule {
     pub mcp_methods: Vec<String>,
     /// Tool (or prompt/resource) names this rule is limited to.
     pub mcp_tools: Vec<String>,
+    /// Whether the request's `Authorization` header reaches the upstream.
+    pub upstream_authorization: UpstreamAuthorization,
+    /// `path_prefix` has an ASCII uppercase letter: only then can a
+    /// lowercase path match it case-insensitively but not exactly.
+    pub prefix_has_uppercase: bool,
+}
+
+/// `rules[].upstream_authorization`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamAuthorization {
+    Forward,
+    Remove,
 }
 
 impl Rule {
     /// Whether the rule depends on the MCP call inside the body.
     pub fn inspects_mcp(&self) -> bool {
         !self.mcp_methods.is_empty() || !self.mcp_tools.is_empty()
+    }
+
+    /// Whether the `Authorization` header must not reach the upstream.
+    pub fn removes_authorization(&self) -> bool {
+        self.upstream_authorization == UpstreamAuthorization::Remove
     }
 
     /// Whether an MCP call (`None`: not an MCP request) meets the rule's
@@ -213,5 +233,7 @@ impl Rule {
         required_roles: Vec::new(),
         mcp_methods: Vec::new(),
         mcp_tools: Vec::new(),
+        upstream_authorization: UpstreamAuthorization::Forward,
+        prefix_has_uppercase: false,
     };
 }

@@ -77,6 +77,7 @@ pub struct RawRule {
     pub required_roles: Vec<String>,
     pub mcp_methods: Vec<String>,
     pub mcp_tools: Vec<String>,
+    pub upstream_authorization: Option<String>,
 }
 
 impl RawConfig {
@@ -225,6 +226,7 @@ impl RawRule {
             "required_roles",
             "mcp_methods",
             "mcp_tools",
+            "upstream_authorization",
         ])?;
         Ok(RawRule {
             path_prefix: o.required("path_prefix", o.string("path_prefix"))?,
@@ -233,6 +235,7 @@ impl RawRule {
             required_roles: o.strings("required_roles")?.unwrap_or_default(),
             mcp_methods: o.strings("mcp_methods")?.unwrap_or_default(),
             mcp_tools: o.strings("mcp_tools")?.unwrap_or_default(),
+            upstream_authorization: o.string("upstream_authorization")?,
         })
     }
 }

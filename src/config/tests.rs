@@ -108,6 +108,45 @@ fn multi_tenant_uses_organizations_for_discovery() {
     let c = parse_value(&v).unwrap();
     assert_eq!(c.entra.tenancy, Tenancy::Allowed(vec![TID.into()]));
     assert_eq!(c.entra.discovery_tenant, "organizations");
+    assert_eq!(
+        c.entra.discovery_issuer,
+        "https://login.microsoftonline.com/{tenantid}/v2.0"
+    );
+    v["entra"]["tenant_id"] = json!(TID);
+    let home = parse_value(&v).unwrap();
+    assert_eq!(
+        home.entra.discovery_issuer,
+        format!("https://login.microsoftonline.com/{TID}/v2.0")
+    );
+}
+
+#[test]
+fn discovery_issuer_is_the_tenants() {
+    let mut v = full();
+    v["entra"]["authority"] = json!("https://login.microsoftonline.us/");
+    let c = parse_value(&v).unwrap();
+    assert_eq!(
+        c.entra.discovery_issuer,
+        format!("https://login.microsoftonline.us/{TID}/v2.0")
+    );
+}
+
+#[test]
+fn upstream_authorization_forwards_unless_told_to_remove() {
+    use super::UpstreamAuthorization::{Forward, Remove};
+    let mut v = full();
+    v["rules"][0]["upstream_authorization"] = json!("remove");
+    v["rules"][1]["upstream_authorization"] = json!("forward");
+    let c = parse_value(&v).unwrap();
+    assert_eq!(c.rules[0].upstream_authorization, Remove);
+    assert_eq!(c.rules[1].upstream_authorization, Forward);
+    assert_eq!(
+        parse_value(&full()).unwrap().rules[0].upstream_authorization,
+        Forward
+    );
+    v["rules"][0]["upstream_authorization"] = json!("strip");
+    let err = parse_value(&v).unwrap_err();
+    assert_eq!(err.key, "rules[0].upstream_authorization", "{err}");
 }
 
 /// Each mutation of the full example must be refused, naming this key.
@@ -264,6 +303,38 @@ fn invalid_configurations_name_the_key() {
         assert_eq!(err.key, key, "{err}");
         assert!(!err.reason.is_empty());
     }
+}
+
+#[test]
+fn claims_never_become_credential_or_routing_headers() {
+    for (header, says) in [
+        ("Authorization", "credential"),
+        ("AUTHORIZATION", "credential"),
+        ("proxy_authorization", "credential"),
+        ("Ocp-Apim-Subscription-Key", "credential"),
+        ("ocp_apim_subscription_key", "credential"),
+        ("X-APIM-Subscription-Name", "name_header"),
+        ("x_apim_subscription_name", "name_header"),
+        (":path", "pseudo-header"),
+        (":authority", "pseudo-header"),
+        ("Host", "routing"),
+        ("x_forwarded_host", "routing"),
+        ("X-Envoy-Original-Path", "routing"),
+        ("x_envoy_upstream_rq_timeout_ms", "routing"),
+    ] {
+        let mut v = full();
+        v["claims_to_headers"]["oid"] = json!(header);
+        let err = parse_value(&v).expect_err(header);
+        assert_eq!(err.key, "claims_to_headers.oid", "{header}: {err}");
+        assert!(err.reason.contains(says), "{header}: {err}");
+    }
+    let mut v = full();
+    v["claims_to_headers"]["tid"] = json!("X_Entra_Oid");
+    let err = parse_value(&v).unwrap_err();
+    assert_eq!(err.key, "claims_to_headers.tid", "{err}");
+    let mut v = full();
+    v["claims_to_headers"]["oid"] = json!("x-envoyish");
+    assert!(parse_value(&v).is_ok());
 }
 
 #[test]

@@ -4,6 +4,7 @@
 use super::json;
 use super::raw::{RawConfig, RawEntra, RawMcp, RawRule, RawSubscriptionKeys};
 use super::*;
+use crate::headers;
 use crate::url::parse_absolute;
 
 const MAX_CONFIG_BYTES: usize = 1 << 20;
@@ -43,14 +44,17 @@ fn from_raw(raw: RawConfig) -> Result<Config> {
         .enumerate()
         .map(|(i, r)| rule(i, r, subscription.is_some()))
         .collect::<Result<Vec<_>>>()?;
-    let mut claims_to_headers = Vec::new();
+    let mut claims_to_headers: Vec<(String, String)> = Vec::new();
     for (claim, header) in raw.claims_to_headers {
         let key = format!("claims_to_headers.{claim}");
         if claim.is_empty() {
             return Err(ConfigError::new(key, "claim name must not be empty"));
         }
-        let header = header_name(&key, &header)?;
-        if claims_to_headers.iter().any(|(_, h)| *h == header) {
+        let header = claim_header(&key, &header, subscription.as_ref())?;
+        if claims_to_headers
+            .iter()
+            .any(|(_, h)| headers::same_name(h, &header))
+        {
             return Err(ConfigError::new(
                 key,
                 "header is already used by another claim",
@@ -174,9 +178,15 @@ fn entra(raw: RawEntra) -> Result<EntraConfig> {
         }
         jwks_hosts.push(host.to_ascii_lowercase());
     }
+    let issuer_tenant = match discovery_tenant.as_str() {
+        "organizations" | "common" => "{tenantid}",
+        tenant => tenant,
+    };
+    let discovery_issuer = format!("{authority}/{issuer_tenant}/v2.0");
     Ok(EntraConfig {
         tenancy,
         discovery_tenant,
+        discovery_issuer,
         authority,
         authority_host,
         v1_issuer_authority,
@@ -425,13 +435,25 @@ fn rule(index: usize, raw: RawRule, have_keys: bool) -> Result<Rule> {
     } else {
         raw.mcp_methods
     };
+    let upstream_authorization = match raw.upstream_authorization.as_deref() {
+        None | Some("forward") => UpstreamAuthorization::Forward,
+        Some("remove") => UpstreamAuthorization::Remove,
+        Some(other) => {
+            return Err(ConfigError::new(
+                key("upstream_authorization"),
+                format!("must be \"forward\" or \"remove\", not \"{other}\""),
+            ))
+        }
+    };
     Ok(Rule {
+        prefix_has_uppercase: path_prefix.bytes().any(|b| b.is_ascii_uppercase()),
         path_prefix,
         require,
         required_scopes: raw.required_scopes,
         required_roles: raw.required_roles,
         mcp_methods,
         mcp_tools: raw.mcp_tools,
+        upstream_authorization,
     })
 }
 
@@ -494,6 +516,48 @@ fn header_name(key: &str, value: &str) -> Result<String> {
         Err(ConfigError::new(key, "must not be a reserved header"))
     } else {
         Ok(lower)
+    }
+}
+
+/// Credentials: an upstream would take a claim written there for one.
+const CREDENTIAL_HEADERS: &[&str] = &["authorization", "proxy-authorization", "cookie"];
+
+/// Headers that steer routing in Envoy or in the upstream.
+const ROUTING_HEADERS: &[&str] = &[
+    "host",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-forwarded-prefix",
+    "x-original-url",
+    "x-rewrite-url",
+    "x-http-method-override",
+];
+
+/// A `claims_to_headers` header: a plain header name that is not a
+/// pseudo-header, a credential, the subscription name header or a routing
+/// header, compared as an upstream reads names (any case, `_` for `-`).
+fn claim_header(key: &str, value: &str, sub: Option<&SubscriptionConfig>) -> Result<String> {
+    let is = |h: &str| headers::same_name(h, value);
+    let refused = if value.starts_with(':') {
+        Some("must not be a pseudo-header (:path, :authority, ...)")
+    } else if CREDENTIAL_HEADERS.iter().any(|h| is(h)) || sub.is_some_and(|s| is(&s.header)) {
+        Some("must not be a credential header (Authorization, Cookie, the subscription key header)")
+    } else if sub.is_some_and(|s| is(&s.name_header)) {
+        Some("must not be subscription_keys.name_header (the filter sets it)")
+    } else if ROUTING_HEADERS.iter().any(|h| is(h))
+        || value
+            .get(..8)
+            .is_some_and(|p| headers::same_name(p, "x-envoy-"))
+    {
+        Some("must not be a header that steers routing (Host, Forwarded, X-Forwarded-*, X-Envoy-*, ...)")
+    } else {
+        None
+    };
+    match refused {
+        Some(reason) => Err(ConfigError::new(key, reason)),
+        None => header_name(key, value),
     }
 }
 

@@ -134,17 +134,9 @@ impl RequestSource for MemoryRequest {
 
 /// The discovery document the authority of `config` would serve.
 pub fn discovery_for(config: &crate::config::Config) -> Vec<u8> {
-    use crate::config::Tenancy;
     let e = &config.entra;
-    let issuer_tenant = match &e.tenancy {
-        Tenancy::Single(tenant) => tenant.as_str(),
-        Tenancy::Allowed(_) => "{tenantid}",
-    };
     crate::json::ObjectWriter::new()
-        .string(
-            "issuer",
-            &format!("{}/{issuer_tenant}/v2.0", e.authority),
-        )
+        .string("issuer", &e.discovery_issuer)
         .string(
             "jwks_uri",
             &format!("{}/{}/discovery/v2.0/keys", e.authority, e.discovery_tenant),
@@ -154,12 +146,7 @@ pub fn discovery_for(config: &crate::config::Config) -> Vec<u8> {
 
 /// Runs the engine's first key fetch to its end against `jwks`, as the
 /// authority would answer it: whether the engine then has keys.
-pub fn load_keys(
-    engine: &mut super::Engine,
-    host: &mut MemoryHost,
-    jwks: &[u8],
-    now: u64,
-) -> bool {
+pub fn load_keys(engine: &mut super::Engine, host: &mut MemoryHost, jwks: &[u8], now: u64) -> bool {
     let start = host.dispatched.len();
     engine.on_tick(now, host);
     let mut answered = start;

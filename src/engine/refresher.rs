@@ -140,10 +140,11 @@ impl Refresher {
                     Err(why) => return self.fail(&lease, &format!("discovery: {why}"), io),
                 };
                 let entra = Rc::clone(&self.entra);
-                let discovery = match parse_discovery(&body, &entra.jwks_hosts) {
-                    Ok(d) => d,
-                    Err(e) => return self.fail(&lease, &e.to_string(), io),
-                };
+                let discovery =
+                    match parse_discovery(&body, &entra.discovery_issuer, &entra.jwks_hosts) {
+                        Ok(d) => d,
+                        Err(e) => return self.fail(&lease, &e.to_string(), io),
+                    };
                 match io.host.dispatch_get(
                     &entra.cluster,
                     &discovery.jwks_host,

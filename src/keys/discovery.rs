@@ -1,5 +1,6 @@
-//! OpenID discovery: only `issuer` and `jwks_uri` matter, and the JWKS must
-//! stay on a host we trust (no SSRF through a tampered document).
+//! OpenID discovery: only `issuer` and `jwks_uri` matter. The document must
+//! be the tenant's (its `issuer`), and the JWKS must stay on a host we
+//! trust (no SSRF through a tampered document).
 
 use super::MAX_DOCUMENT_BYTES;
 use crate::json::{self, Value};
@@ -21,6 +22,9 @@ pub enum DiscoveryError {
     NotJson,
     BadJwksUri,
     ForeignJwksHost(String),
+    /// The document is not the configured tenant's: its keys are not
+    /// the ones that sign our tokens.
+    ForeignIssuer,
 }
 
 impl fmt::Display for DiscoveryError {
@@ -33,6 +37,9 @@ impl fmt::Display for DiscoveryError {
                 f,
                 "discovery jwks_uri host {host} is not the authority (add it to entra.jwks_hosts)"
             ),
+            DiscoveryError::ForeignIssuer => {
+                f.write_str("discovery issuer is not the configured tenant's")
+            }
         }
     }
 }
@@ -55,12 +62,20 @@ impl RawDiscovery {
     }
 }
 
+/// `expected_issuer` is `EntraConfig::discovery_issuer`, compared exactly;
 /// `allowed_hosts` are lowercase `host[:port]` values.
-pub fn parse_discovery(body: &[u8], allowed_hosts: &[String]) -> Result<Discovery, DiscoveryError> {
+pub fn parse_discovery(
+    body: &[u8],
+    expected_issuer: &str,
+    allowed_hosts: &[String],
+) -> Result<Discovery, DiscoveryError> {
     if body.len() > MAX_DOCUMENT_BYTES {
         return Err(DiscoveryError::TooLarge);
     }
     let raw = RawDiscovery::from_json(body).ok_or(DiscoveryError::NotJson)?;
+    if raw.issuer != expected_issuer {
+        return Err(DiscoveryError::ForeignIssuer);
+    }
     let url = parse_absolute(&raw.jwks_uri).ok_or(DiscoveryError::BadJwksUri)?;
     let host = url.authority.to_ascii_lowercase();
     if !allowed_hosts.contains(&host) {

@@ -69,12 +69,11 @@ fn jwks_failures() {
 #[test]
 fn discovery_keeps_jwks_on_trusted_hosts() {
     let hosts = vec!["login.microsoftonline.com".to_string()];
-    let doc = |uri: &str| {
-        json!({"issuer": "https://login.microsoftonline.com/{tenantid}/v2.0", "jwks_uri": uri})
-            .to_string()
-    };
+    let issuer = "https://login.microsoftonline.com/{tenantid}/v2.0";
+    let doc = |uri: &str| json!({"issuer": issuer, "jwks_uri": uri}).to_string();
     let d = parse_discovery(
         doc("https://login.microsoftonline.com/common/discovery/v2.0/keys?appid=x").as_bytes(),
+        issuer,
         &hosts,
     )
     .unwrap();
@@ -82,16 +81,49 @@ fn discovery_keeps_jwks_on_trusted_hosts() {
     assert_eq!(d.jwks_path, "/common/discovery/v2.0/keys?appid=x");
     assert!(d.issuer.contains("{tenantid}"));
     assert_eq!(
-        parse_discovery(doc("https://evil.example/keys").as_bytes(), &hosts).unwrap_err(),
+        parse_discovery(doc("https://evil.example/keys").as_bytes(), issuer, &hosts).unwrap_err(),
         DiscoveryError::ForeignJwksHost("evil.example".into())
     );
     assert_eq!(
-        parse_discovery(doc("file:///etc/passwd").as_bytes(), &hosts).unwrap_err(),
+        parse_discovery(doc("file:///etc/passwd").as_bytes(), issuer, &hosts).unwrap_err(),
         DiscoveryError::BadJwksUri
     );
     assert_eq!(
-        parse_discovery(b"{}", &hosts).unwrap_err(),
+        parse_discovery(b"{}", issuer, &hosts).unwrap_err(),
         DiscoveryError::NotJson
+    );
+}
+
+#[test]
+fn discovery_must_be_the_tenants() {
+    let hosts = vec!["login.microsoftonline.com".to_string()];
+    let ours = format!("{AUTHORITY}/{TENANT}/v2.0");
+    let doc = |issuer: &str| {
+        json!({"issuer": issuer, "jwks_uri": format!("{AUTHORITY}/{TENANT}/discovery/v2.0/keys")})
+            .to_string()
+    };
+    assert!(parse_discovery(doc(&ours).as_bytes(), &ours, &hosts).is_ok());
+    for foreign in [
+        format!("{AUTHORITY}/{OTHER_TENANT}/v2.0"),
+        format!("{AUTHORITY}/{{tenantid}}/v2.0"),
+        format!("{AUTHORITY}/{TENANT}/v2.0/"),
+        format!("{}/{TENANT}/v2.0", AUTHORITY.to_uppercase()),
+        format!("https://evil.example/{TENANT}/v2.0"),
+        format!("https://sts.windows.net/{TENANT}/"),
+        String::new(),
+    ] {
+        assert_eq!(
+            parse_discovery(doc(&foreign).as_bytes(), &ours, &hosts).unwrap_err(),
+            DiscoveryError::ForeignIssuer,
+            "{foreign}"
+        );
+    }
+    // Multi-tenant: the template only, never one tenant's document.
+    let template = format!("{AUTHORITY}/{{tenantid}}/v2.0");
+    assert!(parse_discovery(doc(&template).as_bytes(), &template, &hosts).is_ok());
+    assert_eq!(
+        parse_discovery(doc(&ours).as_bytes(), &template, &hosts).unwrap_err(),
+        DiscoveryError::ForeignIssuer
     );
 }
 

@@ -17,7 +17,7 @@ use std::fmt;
 use std::ops::Deref;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-pub use query::strip_query_param;
+pub use query::{has_query_param, strip_query_param};
 pub use response::{challenge, invalid_key_response, missing_key_response};
 
 /// Longest key accepted; longer candidates are refused before hashing, so

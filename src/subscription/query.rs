@@ -40,6 +40,15 @@ pub(super) fn single_value<'q>(query: &'q str, param: &str) -> Result<Option<&'q
     Ok(found)
 }
 
+/// Whether the query of `raw_path` holds `param` at least once, its name
+/// read as `single_value` reads names (decoded once, case-sensitive).
+pub fn has_query_param(raw_path: &str, param: &str) -> bool {
+    query(raw_path).is_some_and(|q| {
+        q.split('&')
+            .any(|pair| name_matches(pair.split_once('=').map_or(pair, |(n, _)| n), param))
+    })
+}
+
 /// Percent-decodes `raw` unless it could only decode to more than
 /// `max_decoded` bytes: such a value is refused by length either way, and
 /// leaving it encoded keeps it too long while allocating nothing.
@@ -250,6 +259,26 @@ mod tests {
             let found = query(path).map(|q| single_value(q, P));
             let present = !matches!(found, None | Some(Ok(None)));
             assert_eq!(strip_query_param(path, P).is_some(), present, "{path}");
+        }
+    }
+
+    #[test]
+    fn finds_names_as_query_parsers_read_them() {
+        for (path, want) in [
+            ("/p", false),
+            ("/p?", false),
+            ("/p?access_token=x", true),
+            ("/p?a=1&access_token", true),
+            ("/p?access%5Ftoken=x", true),
+            ("/p?%61ccess_token=x", true),
+            ("/p?access_token=x&access_token=y", true),
+            ("/p?access_tokens=x", false),
+            ("/p?Access_Token=x", false),
+            ("/p?x=access_token", false),
+            ("/p?access%255Ftoken=x", false),
+            ("/access_token?x=1", false),
+        ] {
+            assert_eq!(has_query_param(path, "access_token"), want, "{path}");
         }
     }
 

@@ -11,6 +11,7 @@ pub enum TokenError {
     MissingKeyId,
     CriticalHeader,
     GraphToken,
+    TokenType,
     UnknownKey,
     BadSignature,
     MissingExpiry,
@@ -24,13 +25,14 @@ pub enum TokenError {
 
 impl TokenError {
     /// Every variant, so each denial can be prepared in advance.
-    pub const ALL: [TokenError; 15] = [
+    pub const ALL: [TokenError; 16] = [
         TokenError::TooLarge,
         TokenError::Malformed,
         TokenError::AlgorithmNotAllowed,
         TokenError::MissingKeyId,
         TokenError::CriticalHeader,
         TokenError::GraphToken,
+        TokenError::TokenType,
         TokenError::UnknownKey,
         TokenError::BadSignature,
         TokenError::MissingExpiry,
@@ -53,6 +55,7 @@ impl TokenError {
             TokenError::GraphToken => {
                 "the token has a nonce header and cannot be verified (is it a Microsoft Graph token?)"
             }
+            TokenError::TokenType => "the token type (typ) is not an access token (JWT or at+jwt)",
             TokenError::UnknownKey => "the token was signed with an unknown key",
             TokenError::BadSignature => "the token signature is invalid",
             TokenError::MissingExpiry => "the token has no expiry (exp)",
@@ -73,7 +76,8 @@ impl TokenError {
             | TokenError::AlgorithmNotAllowed
             | TokenError::MissingKeyId
             | TokenError::CriticalHeader
-            | TokenError::GraphToken => "malformed",
+            | TokenError::GraphToken
+            | TokenError::TokenType => "malformed",
             TokenError::UnknownKey | TokenError::BadSignature => "signature",
             TokenError::MissingExpiry | TokenError::Expired | TokenError::NotYetValid => "expired",
             TokenError::Issuer => "issuer",

@@ -21,6 +21,7 @@ pub struct UntrustedToken<'a> {
 struct Header {
     alg: String,
     kid: Option<String>,
+    typ: Option<String>,
     crit: bool,
     nonce: bool,
     enc: bool,
@@ -37,7 +38,7 @@ impl Header {
     fn read(bytes: &[u8]) -> Result<Header, JsonError> {
         let mut reader = Reader::new(bytes);
         let mut members = reader.object()?.ok_or(JsonError::ExpectedValue)?;
-        let (mut alg, mut kid) = (None, None);
+        let (mut alg, mut kid, mut typ) = (None, None, None);
         let mut flags = [
             ("crit", None),
             ("nonce", None),
@@ -48,6 +49,7 @@ impl Header {
             match key.as_str() {
                 "alg" => set_once(&mut alg, &key, reader.string_or_null()?)?,
                 "kid" => set_once(&mut kid, &key, reader.string_or_null()?)?,
+                "typ" => set_once(&mut typ, &key, reader.string_or_null()?)?,
                 _ => match flags.iter_mut().find(|(name, _)| *name == key) {
                     // `null` counts as absent, as it did for the serde fields.
                     Some((_, slot)) => {
@@ -64,6 +66,7 @@ impl Header {
         Ok(Header {
             alg: alg.flatten().ok_or(JsonError::ExpectedValue)?,
             kid: kid.flatten(),
+            typ: typ.flatten(),
             crit,
             nonce,
             enc,
@@ -76,7 +79,8 @@ const MAX_KID_BYTES: usize = 256;
 
 impl<'a> UntrustedToken<'a> {
     /// Structural parse: exactly three base64url parts, an RS256 header with
-    /// a `kid`, no `crit`, no `nonce`, and a JSON object of claims.
+    /// a `kid`, no `crit`, no `nonce`, a `typ` (if any) of an access token,
+    /// and a JSON object of claims.
     pub fn parse(token: &'a [u8], max_bytes: usize) -> Result<Self, TokenError> {
         if token.len() > max_bytes {
             return Err(TokenError::TooLarge);
@@ -101,6 +105,13 @@ impl<'a> UntrustedToken<'a> {
         }
         if header.nonce {
             return Err(TokenError::GraphToken);
+        }
+        if header
+            .typ
+            .as_deref()
+            .is_some_and(|t| !is_access_token_type(t))
+        {
+            return Err(TokenError::TokenType);
         }
         let kid = match header.kid {
             Some(kid) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => kid,
@@ -141,6 +152,17 @@ impl<'a> UntrustedToken<'a> {
     pub(super) fn into_claims(self) -> Claims {
         self.claims
     }
+}
+
+/// `JWT` or `at+jwt` (RFC 9068), in any ASCII case, optionally with the
+/// `application/` prefix (RFC 7515 §4.1.9): an ID token, a logout token or
+/// any other typed JWT is not an access token.
+fn is_access_token_type(typ: &str) -> bool {
+    let media = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
+    };
+    media.eq_ignore_ascii_case("jwt") || media.eq_ignore_ascii_case("at+jwt")
 }
 
 fn decode(part: &[u8]) -> Result<Vec<u8>, TokenError> {

@@ -301,8 +301,7 @@ fn rule(scopes: &[&str], roles: &[&str]) -> Rule {
         require: Requirement::Jwt,
         required_scopes: scopes.iter().map(|s| s.to_string()).collect(),
         required_roles: roles.iter().map(|s| s.to_string()).collect(),
-        mcp_methods: vec![],
-        mcp_tools: vec![],
+        ..Rule::DEFAULT_JWT
     }
 }
 
@@ -401,4 +400,55 @@ fn header_values_are_safe() {
     );
     assert_eq!(v.claims().header_value("name"), None);
     assert_eq!(v.claims().header_value("absent"), None);
+}
+
+#[test]
+fn only_access_token_types_are_accepted() {
+    let cfg = config();
+    let claims = v2_claims().to_string();
+    let typed = |typ: Value| {
+        let h = json!({"alg": "RS256", "kid": "key-a", "typ": typ});
+        sign_raw(&h.to_string(), &claims, KEY_A)
+    };
+    for typ in [
+        "JWT",
+        "jwt",
+        "at+jwt",
+        "AT+JWT",
+        "application/at+jwt",
+        "Application/JWT",
+    ] {
+        assert!(check(&typed(json!(typ)), &cfg, NOW).is_ok(), "{typ}");
+    }
+    assert!(check(&typed(Value::Null), &cfg, NOW).is_ok());
+    for typ in [
+        "id+jwt",
+        "logout+jwt",
+        "JWS",
+        "",
+        "application/",
+        "application/id+jwt",
+        "text/jwt",
+        "at+jwt ",
+        "xapplication/jwt",
+        "application/application/jwt",
+        "secevent+jwt",
+    ] {
+        assert_eq!(
+            check(&typed(json!(typ)), &cfg, NOW).unwrap_err(),
+            TokenError::TokenType,
+            "{typ:?}"
+        );
+    }
+    assert_eq!(
+        check(&typed(json!(1)), &cfg, NOW).unwrap_err(),
+        TokenError::Malformed
+    );
+    let twice = sign_raw(
+        r#"{"alg":"RS256","kid":"key-a","typ":"JWT","typ":"id+jwt"}"#,
+        &claims,
+        KEY_A,
+    );
+    assert_eq!(check(&twice, &cfg, NOW).unwrap_err(), TokenError::Malformed);
+    assert_eq!(TokenError::TokenType.reason(), "malformed");
 }

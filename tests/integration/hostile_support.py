@@ -21,7 +21,7 @@ from http_client import HttpResponse
 from issuer import Issuer
 from issuer.keys import b64url
 from issuer.tokens import json_segment
-from jwt_support import INSUFFICIENT, ONE_TOKEN, Metrics, assert_challenged, assert_invalid_token, challenge, echoed
+from jwt_support import INSUFFICIENT, MALFORMED_CREDENTIAL, ONE_TOKEN, Metrics, assert_challenged, assert_invalid_token, challenge, echoed
 
 # A tenant with hex letters, so that changing its case changes the issuer and tid.
 TENANT = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -113,6 +113,16 @@ class OneToken(Expect):
     def check(self, response, sent):
         assert_challenged(response, 400, challenge("invalid_request", ONE_TOKEN, resource_metadata=METADATA),
                           "invalid_request", ONE_TOKEN)
+
+
+@dataclass(frozen=True)
+class MalformedCredential(Expect):
+    """`Bearer` followed by anything but spaces and a `b64token` (RFC 6750 §2.1)."""
+
+    def check(self, response, sent):
+        assert_challenged(response, 400,
+                          challenge("invalid_request", MALFORMED_CREDENTIAL, resource_metadata=METADATA),
+                          "invalid_request", MALFORMED_CREDENTIAL)
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ TENANT = ("the token tenant is not allowed", "tenant")
 CLIENT = ("the client application is not allowed", "client")
 INSUFFICIENT = "the token lacks a scope, role or claim this operation requires"
 ONE_TOKEN = "send exactly one bearer token"
+MALFORMED_CREDENTIAL = "the bearer credential is malformed: send Bearer, a space and the token"
 
 
 def bearer(token: str, scheme: str = "Bearer") -> dict[str, str]:

@@ -19,7 +19,7 @@ import pytest
 from h2_raw import get as h2_get
 from hostile_support import (
     AMBIGUOUS_PATH, ONE_KEY, ROLE, SUBSCRIPTION_HEADER, SUBSCRIPTION_KEY, TENANT, BadRequest, Case, EnvoyReply,
-    Forwarded, Insufficient, InvalidToken, KeyInvalid, KeyMissing, NoCredentials, OneToken, Req,
+    Forwarded, Insufficient, InvalidToken, KeyInvalid, KeyMissing, MalformedCredential, NoCredentials, OneToken, Req,
     assert_filter_never_saw, bearer_req, claims_with, default_header, hostile_config, nested, non_canonical_last_char,
     json_bytes, parts, random_segment, sign_raw, token_of_length, with_signature,
 )
@@ -27,7 +27,8 @@ from http_client import request
 from issuer import REMOVE, Issuer
 from issuer.tokens import forge_alg_none, forge_hmac_with_public_key, json_segment
 from jwt_support import (
-    ALG, AUDIENCE, BAD_SIGNATURE, CRIT, EXPIRED, ISSUER, MALFORMED, METRIC_PREFIX, NO_KID, NOT_YET,
+    ALG, AUDIENCE, BAD_SIGNATURE, CRIT, EXPIRED, ISSUER, MALFORMED, MALFORMED_CREDENTIAL, METRIC_PREFIX, NO_KID,
+    NOT_YET,
     TENANT as TENANT_ERR, TOO_LARGE, UNKNOWN_KEY, Metrics, bearer, concurrently,
 )
 from vm_health import assert_vms_healthy, vm_snapshot
@@ -129,12 +130,12 @@ CASES: list[Case] = [
     Case("signature-standard-base64-slash", lambda i: bearer_req(with_signature(t := i.tokens.v2(), "/" + _sig(t)[1:])),
          InvalidToken(MALFORMED[0])),
     Case("signature-padded", lambda i: bearer_req(i.tokens.v2() + "=="), InvalidToken(MALFORMED[0])),
-    Case("header-padded", lambda i: bearer_req("=.".join(i.tokens.v2().split(".", 1))), InvalidToken(MALFORMED[0])),
+    Case("header-padded", lambda i: bearer_req("=.".join(i.tokens.v2().split(".", 1))), MalformedCredential()),
     Case("claims-padded", lambda i: bearer_req((lambda h, c, s: f"{h}.{c}=.{s}")(*parts(i.tokens.v2()))),
-         InvalidToken(MALFORMED[0])),
-    Case("dot-percent-encoded", lambda i: bearer_req(i.tokens.v2().replace(".", "%2E", 1)), InvalidToken(MALFORMED[0])),
+         MalformedCredential()),
+    Case("dot-percent-encoded", lambda i: bearer_req(i.tokens.v2().replace(".", "%2E", 1)), MalformedCredential()),
     Case("non-ascii-utf8-in-token", lambda i: bearer_req(i.tokens.v2()[:-4] + "é" + i.tokens.v2()[-3:]),
-         InvalidToken(MALFORMED[0])),
+         MalformedCredential()),
     Case("leading-dot", lambda i: bearer_req("." + i.tokens.v2()), InvalidToken(MALFORMED[0])),
     Case("trailing-dot", lambda i: bearer_req(i.tokens.v2() + "."), InvalidToken(MALFORMED[0])),
     # --- kid --------------------------------------------------------------------------
@@ -272,10 +273,14 @@ CASES: list[Case] = [
     Case("soh-in-authorization", lambda i: _auth(b"Bearer \x01" + i.tokens.v2().encode()),
          EnvoyReply(400, b"Bad Request")),
     Case("0xff-inside-valid-token", lambda i: _auth(b"Bearer " + (t := i.tokens.v2().encode())[:-4] + b"\xff" + t[-3:]),
-         InvalidToken(MALFORMED[0])),
+         MalformedCredential()),
     Case("0x80-after-valid-token", lambda i: _auth(b"Bearer " + i.tokens.v2().encode() + b"\x80"),
-         InvalidToken(MALFORMED[0])),
+         MalformedCredential()),
     Case("latin1-scheme", lambda i: _auth(b"B\xe9arer " + i.tokens.v2().encode()), NoCredentials()),
+    Case("tab-after-scheme", lambda i: _auth(b"Bearer\t" + i.tokens.v2().encode()), MalformedCredential()),
+    Case("tab-inside-token", lambda i: _auth(b"Bearer " + (t := i.tokens.v2().encode())[:20] + b"\t" + t[20:]),
+         MalformedCredential()),
+    Case("nbsp-after-scheme", lambda i: _auth(b"Bearer\xa0" + i.tokens.v2().encode()), MalformedCredential()),
     Case("nul-in-path", lambda i: Req(b"/mcp\x00/x"), EnvoyReply(400, b"Bad Request")),
     Case("0xff-in-path-http1", lambda i: Req(b"/mcp/\xff"), EnvoyReply(400, b"Bad Request")),
     Case("utf8-in-path-http1", lambda i: Req("/mcp/é".encode()), EnvoyReply(400, b"Bad Request")),
@@ -309,7 +314,9 @@ CASES: list[Case] = [
     Case("health-control", lambda i: Req("/health/live"), OK),
     Case("health-query-is-not-path", lambda i: Req("/health?next=/../mcp"), OK),
     Case("healthz-is-not-health", lambda i: Req("/healthz"), NoCredentials()),
-    Case("health-upper-case", lambda i: Req("/HEALTH"), NoCredentials()),
+    # A case-insensitive upstream routes `/HEALTH` to `/health`: the rule changes.
+    Case("health-upper-case", lambda i: Req("/HEALTH"), BadRequest(AMBIGUOUS_PATH)),
+    Case("mcp-upper-case-with-valid-token", lambda i: bearer_req(i.tokens.v2(), "/MCP"), BadRequest(AMBIGUOUS_PATH)),
     Case("traversal-dot-dot", lambda i: Req("/health/../mcp"), BadRequest(AMBIGUOUS_PATH)),
     Case("traversal-dot-dot-with-valid-token", lambda i: bearer_req(i.tokens.v2(), "/health/../mcp"),
          BadRequest(AMBIGUOUS_PATH)),
@@ -379,8 +386,8 @@ H2_CASES = [
      {"error": "invalid_request", "error_description": AMBIGUOUS_PATH}),
     ("utf8-in-path-protected", "/mcp/é".encode(), None, 401,
      {"error": "unauthorized", "error_description": "a bearer token is required"}),
-    ("0xff-in-token", b"/mcp", b"Bearer e30.\xff.e30", 401,
-     {"error": "invalid_token", "error_description": MALFORMED[0]}),
+    ("0xff-in-token", b"/mcp", b"Bearer e30.\xff.e30", 400,
+     {"error": "invalid_request", "error_description": MALFORMED_CREDENTIAL}),
 ]
 
 

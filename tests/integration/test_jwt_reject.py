@@ -13,8 +13,9 @@ from filter_config import filter_config, mcp_section
 from issuer import DEFAULT_API_APP_ID, DEFAULT_CLIENT_ID, REMOVE
 from issuer.tokens import forge_alg_none, forge_hmac_with_public_key, with_claims, with_garbage_signature
 from jwt_support import (
-    ALG, AUDIENCE, BAD_SIGNATURE, CLIENT, CRIT, EXPIRED, GRAPH, ISSUER, MALFORMED, NO_EXP, NO_KID, NOT_YET,
-    METRIC_PREFIX, ONE_TOKEN, TENANT, TOO_LARGE, UNKNOWN_KEY, Metrics, assert_challenged, assert_invalid_token,
+    ALG, AUDIENCE, BAD_SIGNATURE, CLIENT, CRIT, EXPIRED, GRAPH, ISSUER, MALFORMED, MALFORMED_CREDENTIAL, NO_EXP,
+    NO_KID, NOT_YET, METRIC_PREFIX, ONE_TOKEN, TENANT, TOO_LARGE, UNKNOWN_KEY, Metrics, assert_challenged,
+    assert_invalid_token,
     assert_no_credentials, bearer, challenge, compact_json,
 )
 
@@ -94,7 +95,7 @@ CASES = [
     ("not-a-jwt", lambda i: "not-a-jwt", MALFORMED),
     ("five-parts", lambda i: i.tokens.v2() + ".AAAA.AAAA", MALFORMED),
     ("two-parts", lambda i: i.tokens.v2().rsplit(".", 1)[0], MALFORMED),
-    ("base64-garbage", lambda i: "e30.e30.%%%", MALFORMED),
+    ("base64-garbage", lambda i: "e30.e30.~~~", MALFORMED),  # b64token, not base64url
     ("claims-not-json", lambda i: i.tokens.sign(b"not json"), MALFORMED),
     ("duplicate-aud-claim", _duplicate_aud, MALFORMED),
     ("exp-as-string", lambda i: i.tokens.v2(exp=str(_now() + 3600)), MALFORMED),
@@ -179,9 +180,11 @@ def test_empty_bearer_is_malformed(envoy, metrics):
     metrics.expect({"denied": 1, "denied.malformed": 1})
 
 
-def test_non_utf8_token_is_malformed(envoy, metrics):
-    assert_invalid_token(envoy.get("/api", [("Authorization", b"Bearer e30.\xff\xfe.e30")]), MALFORMED[0], METADATA)
-    metrics.expect({"denied": 1, "denied.malformed": 1})
+def test_non_utf8_token_is_a_malformed_credential(envoy, metrics):
+    response = envoy.get("/api", [("Authorization", b"Bearer e30.\xff\xfe.e30")])
+    assert_challenged(response, 400, challenge("invalid_request", MALFORMED_CREDENTIAL, resource_metadata=METADATA),
+                      "invalid_request", MALFORMED_CREDENTIAL)
+    metrics.expect({"denied": 1, "denied.invalid_request": 1})
 
 
 def test_unknown_tenant_token_signed_by_the_right_key_is_still_refused(envoy, module_issuer, metrics):

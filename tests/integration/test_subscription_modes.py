@@ -171,6 +171,17 @@ def test_or_invalid_key_and_invalid_token_get_invalid_token(envoy):
     assert_invalid_token(envoy.get("/or", {**key(UNKNOWN_KEY), **bearer("x.y.z")}), MALFORMED[0], METADATA)
 
 
+def test_or_valid_key_with_invalid_token_gets_invalid_token(envoy):
+    """The key admits, but the upstream would read the token: it is verified all the same."""
+    assert_invalid_token(envoy.get("/or", {**key(CONTOSO_PRIMARY), **bearer("x.y.z")}), MALFORMED[0], METADATA)
+
+
+def test_or_valid_key_with_valid_token_forwards_both(envoy, token):
+    seen = forwarded(envoy.get("/or/x?a=1", {**key(CONTOSO_PRIMARY), **bearer(token)}), path="/or/x?a=1",
+                     name=CONTOSO)
+    assert seen.header_values("x-entra-oid") == [OID]
+
+
 def test_or_token_without_the_scope_and_no_key_gets_403(envoy, token):
     assert_challenged(envoy.get("/or/scoped", bearer(token)), 403,
                       challenge("insufficient_scope", INSUFFICIENT, scope=SCOPE, resource_metadata=METADATA),
