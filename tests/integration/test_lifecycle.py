@@ -1,0 +1,477 @@
+"""What reaches the upstream: nothing the filter's decision did not see.
+
+Real Envoy, the filter with the options the shipped configs set
+(`allow_on_headers_stop_iteration: true`, `codec_type: AUTO`, HTTP/1.1 trailers
+on), and an upstream that records every request as soon as its headers arrive.
+The assertions are on what the upstream recorded, not only on the status.
+
+1. HELD: requests the filter holds (waiting for the JSON-RPC body of a per-tool
+   rule, for the first signing keys, for a kid-miss re-fetch), sent as every
+   sequence of events HTTP/1.1 and HTTP/2 allow: headers only, headers + data,
+   data in several chunks, data + trailers, trailers without data. A stream that
+   ends with trailers must be decided exactly like one that ends with data. The
+   requests of one reason run at once (one key fetch serves them all), each
+   case is then its own test.
+2. HOSTILE: one row per observable row of the contract's "What reaches the
+   upstream" table, on an Envoy with Envoy's permissive defaults (headers with
+   `_` pass) plus trailers.
+
+Run: .venv/bin/pytest tests/integration/test_lifecycle.py -q
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from envoy_harness import EnvoyError
+from filter_config import filter_config
+from issuer import Issuer
+from issuer.tokens import decode_unverified, with_garbage_signature
+from lifecycle_support import (
+    BODY_SHAPES,
+    CLAIMS_TO_HEADERS,
+    MARKER,
+    PERMISSIVE_HCM,
+    SHIPPED_HCM,
+    WIRES,
+    Outcome,
+    RecordingEcho,
+    assert_forwarded_whole,
+    assert_invalid_request,
+    assert_nothing_forwarded,
+    guard,
+    run_batch,
+    send,
+    start_envoy,
+)
+from vm_health import assert_vms_healthy, vm_snapshot
+
+pytestmark = pytest.mark.wasm  # every test here runs the built filter
+
+DIVIDE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                     "params": {"name": "divide", "arguments": {"a": 6, "b": 3}}}).encode()
+ADD = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                  "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}).encode()
+MCP_HEADERS = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
+FORGED_IDENTITY = [("X-Entra-OID", "forged-by-client"), ("X-Entra-Tid", "forged-by-client")]
+
+# Per-tool rules: `add` is public, `divide` and anything else on /mcp need a token.
+TOOL_RULES = [
+    {"path_prefix": "/mcp", "require": "none", "mcp_tools": ["add"]},
+    {"path_prefix": "/mcp", "require": "jwt", "mcp_tools": ["divide"]},
+    {"path_prefix": "/mcp", "require": "jwt"},
+]
+KEY_RULES = [{"path_prefix": "/api", "require": "jwt"}]
+
+
+@pytest.fixture(scope="module")
+def recorder():
+    with RecordingEcho() as server:
+        yield server
+
+
+# --- 1. held requests ------------------------------------------------------------------------
+
+DENIED = frozenset({401})
+DENIED_OR_BAD = frozenset({400, 401})  # /mcp without a body: no tool to match
+UNAVAILABLE = frozenset({503})
+FORWARDED = "forwarded"
+
+# reason          credential      request   expected
+HELD = [
+    # (a) per-tool rule: the headers wait for the JSON-RPC body
+    ("tool-wait",   "none",        "divide", DENIED),
+    ("tool-wait",   "none",        "add",    FORWARDED),  # the public tool
+    ("tool-wait",   "valid",       "divide", FORWARDED),
+    # (b) signing keys not fetched yet: answered late (1 s), or never (discovery hangs)
+    ("keys-late",   "unknown-kid", "api",    DENIED),
+    ("keys-late",   "valid",       "api",    FORWARDED),
+    ("keys-never",  "unknown-kid", "api",    UNAVAILABLE),
+    ("keys-never",  "valid",       "api",    UNAVAILABLE),
+    # (c) a kid the filter does not know: re-fetch answered in 0.5 s (within the
+    # wait), after the wait (slow), or failing (the connection drops after 1 s)
+    ("kid-fast",    "unknown-kid", "api",    DENIED),
+    ("kid-fast",    "rotated",     "api",    FORWARDED),
+    ("kid-slow",    "unknown-kid", "api",    DENIED),
+    ("kid-slow",    "rotated",     "api",    DENIED),
+    ("kid-failing", "unknown-kid", "api",    DENIED),
+    ("kid-failing", "rotated",     "api",    DENIED),
+]
+
+
+def _applies(request: str, expected, shape: str) -> bool:
+    # A tool call is a body: forwarding one needs a shape that carries it.
+    return not (request != "api" and expected == FORWARDED and shape not in BODY_SHAPES)
+
+
+HELD_CASES = [
+    pytest.param(reason, credential, request, expected, protocol, shape,
+                 id=f"{reason}-{credential}-{request}-{protocol}-{shape}")
+    for reason, credential, request, expected in HELD
+    for protocol, shape in WIRES
+    if _applies(request, expected, shape)
+]
+
+
+def case_id(reason, credential, request, protocol, shape) -> str:
+    return f"{reason}-{credential}-{request}-{protocol}-{shape}"
+
+
+def identity_of(token: str | None) -> dict[str, str] | None:
+    """The identity headers the filter sets from `token` (claims_to_headers)."""
+    if not token:
+        return None
+    claims = decode_unverified(token)[1]
+    return {header: claims[claim] for claim, header in CLAIMS_TO_HEADERS.items()}
+
+
+@dataclass
+class Sent:
+    outcome: Outcome
+    body: bytes
+    token: str | None
+
+
+class HeldRuns:
+    """Starts the Envoy of each reason when first needed and sends all the
+    reason's cases at once; remembers what each case got."""
+
+    KEY_WAIT_MS = {"keys-late": 6000, "keys-never": 1500, "kid": 2000}
+
+    def __init__(self, factory, module_issuer: Issuer, recorder: RecordingEcho):
+        self.factory = factory
+        self.module_issuer = module_issuer
+        self.recorder = recorder
+        self.envoys: dict[str, tuple] = {}  # environment -> (envoy, issuer, vm snapshot)
+        self.results: dict[str, Sent] = {}
+        self.done: set[str] = set()
+        self.own_issuers: list[Issuer] = []
+
+    def close(self) -> None:
+        for issuer in self.own_issuers:
+            issuer.stop()
+
+    # --- environments -------------------------------------------------------------------
+    def _own_issuer(self) -> Issuer:
+        issuer = Issuer().start()
+        self.own_issuers.append(issuer)
+        return issuer
+
+    def _start(self, name: str, issuer: Issuer, rules, *, own: bool, **entra):
+        cluster = f"entra_{name.replace('-', '_')}"
+        config = filter_config(issuer, rules=rules, claims_to_headers=CLAIMS_TO_HEADERS,
+                               entra={"cluster": cluster if own else "entra", **entra})
+        envoy = start_envoy(self.factory, config, self.recorder, hcm=SHIPPED_HCM,
+                            own_issuer=issuer if own else None, cluster=cluster)
+        self.envoys[name] = (envoy, issuer, vm_snapshot(envoy))
+        return envoy
+
+    def environment(self, reason: str):
+        name = reason if reason.startswith("keys-") else reason.split("-")[0]
+        if name not in self.envoys:
+            if name == "tool":
+                self._start(name, self.module_issuer, TOOL_RULES, own=False)
+            elif name == "keys-late":
+                issuer = self._own_issuer()
+                issuer.set_fault("jwks", "slow", delay=30)  # released by the batch
+                self._start(name, issuer, KEY_RULES, own=True, key_wait_ms=self.KEY_WAIT_MS[name],
+                            fetch_timeout_ms=15000)
+            elif name == "keys-never":
+                issuer = self._own_issuer()
+                issuer.set_fault("discovery", "timeout")  # never answered
+                self._start(name, issuer, KEY_RULES, own=True, key_wait_ms=self.KEY_WAIT_MS[name],
+                            fetch_timeout_ms=60000)
+            else:
+                issuer = self._own_issuer()
+                envoy = self._start(name, issuer, KEY_RULES, own=True, key_wait_ms=self.KEY_WAIT_MS["kid"],
+                                    kid_miss_refetch_seconds=1)
+                warm = envoy.request("GET", "/api", {"Authorization": f"Bearer {issuer.tokens.v2()}"})
+                assert warm.status == 200, warm  # keys fetched: every later miss is a re-fetch
+        return self.envoys[name]
+
+    # --- batches ------------------------------------------------------------------------
+    def outcome(self, reason, credential, request, protocol, shape) -> tuple[Sent, list]:
+        if reason not in self.done:
+            self._run(reason)
+        key = case_id(reason, credential, request, protocol, shape)
+        return self.results[key], self.recorder.of(key)
+
+    def _run(self, reason: str) -> None:
+        envoy, issuer, _ = self.environment(reason)
+        release = None
+        if reason == "keys-late":
+            release = (1.0, issuer.clear_faults)
+        elif reason.startswith("kid-"):
+            issuer.clear_faults()  # a slow fetch of an earlier batch answers now
+            time.sleep(0.3)
+            issuer.rotate_keys()  # tokens of `rotated` carry a kid the filter never saw
+            if reason == "kid-fast":
+                issuer.set_fault("jwks", "slow", delay=0.5)
+            elif reason == "kid-slow":
+                issuer.set_fault("jwks", "slow", delay=30)
+            else:
+                issuer.set_fault("jwks", "timeout", delay=1.0)
+        tokens = {"none": None, "valid": issuer.tokens.v2(), "rotated": issuer.tokens.v2(),
+                  "unknown-kid": issuer.tokens.v2(key="unpublished")}
+        calls = {}
+        for param in HELD_CASES:
+            r, credential, request, _, protocol, shape = param.values
+            if r != reason:
+                continue
+            key = case_id(r, credential, request, protocol, shape)
+            calls[key] = self._call(envoy.port, key, protocol, shape, request, tokens[credential])
+        outcomes = run_batch({k: c[0] for k, c in calls.items()}, release)
+        for key, outcome in outcomes.items():
+            self.results[key] = Sent(outcome, calls[key][1], calls[key][2])
+        self.done.add(reason)
+
+    @staticmethod
+    def _call(port, key, protocol, shape, request, token):
+        body = {"divide": DIVIDE, "add": ADD}.get(request, f"payload of {key}".encode())
+        if shape in ("headers", "trailers"):
+            body = b""
+        path = "/api" if request == "api" else "/mcp"
+        headers = [(MARKER, key), *FORGED_IDENTITY]
+        headers += MCP_HEADERS if request != "api" else [("Content-Type", "text/plain")]
+        if token:
+            headers.append(("Authorization", f"Bearer {token}"))
+        return (lambda: send(port, protocol, shape, "POST", path, headers, body)), body, token
+
+
+@pytest.fixture(scope="module")
+def held(module_envoy_factory, module_issuer, recorder):
+    runs = HeldRuns(module_envoy_factory, module_issuer, recorder)
+    yield runs
+    runs.close()
+
+
+@pytest.mark.parametrize("reason, credential, request_kind, expected, protocol, shape", HELD_CASES)
+def test_held_request_reaches_upstream_only_when_allowed(held, reason, credential, request_kind, expected,
+                                                         protocol, shape):
+    sent, received = held.outcome(reason, credential, request_kind, protocol, shape)
+    if expected == FORWARDED:
+        assert_forwarded_whole(sent.outcome, received, sent.body, identity_of(sent.token))
+    else:
+        statuses = DENIED_OR_BAD if request_kind != "api" and shape in ("headers", "trailers") else expected
+        assert_nothing_forwarded(sent.outcome, received, statuses)
+    envoy, _, snapshot = held.environment(reason)
+    assert_vms_healthy(envoy, snapshot)
+
+
+# --- 2. hostile rows of the contract ---------------------------------------------------------
+
+SUBSCRIPTION_KEY = "lifecycle-suite-key-0123456789"
+SUBSCRIPTION_NAME = "lifecycle-suite"
+HOSTILE_RULES = [
+    {"path_prefix": "/health", "require": "none"},
+    {"path_prefix": "/mcp", "require": "none", "mcp_tools": ["add"]},
+    {"path_prefix": "/mcp", "require": "none", "mcp_methods": ["resources/read"], "mcp_tools": ["calculator://about"]},
+    {"path_prefix": "/mcp", "require": "jwt", "mcp_tools": ["divide"], "required_roles": ["Calculator.Divide"]},
+    {"path_prefix": "/mcp", "require": "jwt"},
+    {"path_prefix": "/either", "require": "jwt_or_subscription_key"},
+    {"path_prefix": "/api", "require": "jwt"},
+    {"path_prefix": "/", "require": "none"},  # everything else is public
+]
+
+
+def hostile_config(issuer: Issuer, **sections) -> dict:
+    digest = hashlib.sha256(SUBSCRIPTION_KEY.encode()).hexdigest()
+    base = {"rules": HOSTILE_RULES, "claims_to_headers": CLAIMS_TO_HEADERS,
+            "subscription_keys": {"keys": [{"name": SUBSCRIPTION_NAME, "sha256": digest}]}}
+    return filter_config(issuer, entra={"key_wait_ms": 500, "kid_miss_refetch_seconds": 1}, **{**base, **sections})
+
+
+# Its own Envoy: a build that does not know the key refuses the whole configuration.
+REMOVE_RULE = {"path_prefix": "/noauth", "require": "jwt", "upstream_authorization": "remove"}
+
+
+class Hostile:
+    """The Envoys of the hostile rows, started when first needed; a configuration
+    the filter refuses fails the rows that need it (not the others)."""
+
+    def __init__(self, factory, issuer: Issuer, recorder: RecordingEcho):
+        self.factory, self.issuer, self.recorder = factory, issuer, recorder
+        self.envoys: dict[str, tuple] = {}
+
+    def envoy(self, target: str):
+        name = "remove" if target.startswith("/noauth") else "main"
+        if name not in self.envoys:
+            rules = [REMOVE_RULE, *HOSTILE_RULES] if name == "remove" else HOSTILE_RULES
+            try:
+                envoy = start_envoy(self.factory, hostile_config(self.issuer, rules=rules), self.recorder,
+                                    hcm=PERMISSIVE_HCM)
+                self.envoys[name] = (envoy, vm_snapshot(envoy))
+            except EnvoyError as refused:
+                self.envoys[name] = (None, str(refused)[-600:])
+        envoy, snapshot = self.envoys[name]
+        if envoy is None:
+            pytest.fail(f"the filter refused the configuration: {snapshot}", pytrace=False)
+        return envoy, snapshot
+
+
+@pytest.fixture(scope="module")
+def hostile(module_envoy_factory, module_issuer, recorder):
+    return Hostile(module_envoy_factory, module_issuer, recorder)
+
+
+def rpc(method: str, **params) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": 7, "method": method, "params": params}).encode()
+
+
+def mcp_name_b64(name: str) -> str:
+    return "=?base64?" + base64.b64encode(name.encode()).decode() + "?="
+
+
+JSON = ("Content-Type", "application/json")
+TOKENS: dict[str, Callable[[Issuer], str]] = {
+    "valid": lambda i: i.tokens.v2(),  # no app role: `divide` answers 403
+    "forged": lambda i: with_garbage_signature(i.tokens.v2()),
+    "typ-JWS": lambda i: i.tokens.v2(header={"typ": "JWS"}),
+    "typ-dpop": lambda i: i.tokens.v2(header={"typ": "dpop+jwt"}),
+    "typ-at+jwt": lambda i: i.tokens.v2(header={"typ": "at+jwt"}),
+    "typ-app-at+JWT": lambda i: i.tokens.v2(header={"typ": "application/at+JWT"}),
+    "typ-jwt": lambda i: i.tokens.v2(header={"typ": "jwt"}),
+}
+KEY = ("Ocp-Apim-Subscription-Key", SUBSCRIPTION_KEY)
+
+
+@dataclass(frozen=True)
+class Refused:
+    statuses: frozenset[int]
+    error: str | None = None  # "invalid_request" / "invalid_token" (checked over HTTP/1.1)
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    identity: bool  # identity headers from the token (else none at all)
+    authorization: str = "as-sent"  # or "absent"
+    subscription_name: str | None = None
+
+
+BAD_REQUEST = Refused(frozenset({400}), "invalid_request")
+NO_TOKEN = Refused(frozenset({401}))
+INVALID_TOKEN = Refused(frozenset({401}), "invalid_token")
+INSUFFICIENT = Refused(frozenset({403}))
+REFUSED = Refused(frozenset({400, 401}))
+
+# id, protocol, method, target, headers ({token} → TOKENS[token]), body, expected
+HOSTILE = [
+    # The MCP body: application/json with no charset or utf-8, no Content-Encoding but identity.
+    ("charset-latin1", "h1", "POST", "/mcp", [("Content-Type", "application/json; charset=iso-8859-1")], ADD, BAD_REQUEST),
+    ("charset-utf16", "h1", "POST", "/mcp", [("Content-Type", "application/json; charset=utf-16")], ADD, BAD_REQUEST),
+    ("content-type-text", "h1", "POST", "/mcp", [("Content-Type", "text/plain")], ADD, BAD_REQUEST),
+    ("content-type-missing", "h1", "POST", "/mcp", [], ADD, BAD_REQUEST),
+    ("content-encoding-gzip", "h1", "POST", "/mcp", [JSON, ("Content-Encoding", "gzip")], gzip.compress(DIVIDE), BAD_REQUEST),
+    ("charset-utf8-any-case", "h1", "POST", "/mcp", [("Content-Type", "Application/JSON; Charset=UTF-8")], ADD, Forwarded(False)),
+    ("content-encoding-identity", "h1", "POST", "/mcp", [JSON, ("Content-Encoding", "identity")], ADD, Forwarded(False)),
+    # Which field a per-tool rule matches: params.name (tools/call), params.uri (resources/read).
+    ("resources-read-public-uri", "h1", "POST", "/mcp", [JSON], rpc("resources/read", uri="calculator://about"), Forwarded(False)),
+    ("resources-read-other-uri", "h1", "POST", "/mcp", [JSON], rpc("resources/read", uri="calculator://secret"), NO_TOKEN),
+    ("resources-read-uri-and-name", "h1", "POST", "/mcp", [JSON], rpc("resources/read", uri="calculator://secret", name="add"), BAD_REQUEST),
+    ("tools-call-name-and-uri", "h1", "POST", "/mcp", [JSON, ("Authorization", "Bearer {valid}")],
+     rpc("tools/call", name="divide", uri="calculator://about", arguments={}), BAD_REQUEST),
+    # Mcp-Method / Mcp-Name: at most one of each, equal to the body after decoding.
+    ("mcp-name-repeated", "h1", "POST", "/mcp", [JSON, ("Mcp-Name", "add"), ("Mcp-Name", "add")], ADD, BAD_REQUEST),
+    ("mcp-method-repeated", "h1", "POST", "/mcp", [JSON, ("Mcp-Method", "tools/call"), ("Mcp-Method", "tools/call")], ADD, BAD_REQUEST),
+    ("mcp-name-mismatch", "h1", "POST", "/mcp", [JSON, ("Mcp-Name", "add"), ("Authorization", "Bearer {valid}")], DIVIDE, BAD_REQUEST),
+    ("mcp-name-base64-matches", "h1", "POST", "/mcp", [JSON, ("Mcp-Name", mcp_name_b64("divide")), ("Authorization", "Bearer {valid}")], DIVIDE, INSUFFICIENT),
+    # A path whose rule changes when case-folded.
+    ("path-MCP-post", "h1", "POST", "/MCP", [JSON], DIVIDE, BAD_REQUEST),
+    ("path-Mcp-get", "h1", "GET", "/Mcp", [], b"", BAD_REQUEST),
+    ("path-MCP-h2", "h2", "POST", "/MCP", [JSON], DIVIDE, BAD_REQUEST),
+    # The body is read whatever the method.
+    ("method-PUT", "h1", "PUT", "/mcp", [JSON, ("Authorization", "Bearer {valid}")], DIVIDE, INSUFFICIENT),
+    ("method-PATCH", "h1", "PATCH", "/mcp", [JSON, ("Authorization", "Bearer {valid}")], DIVIDE, INSUFFICIENT),
+    ("method-h2-lowercase-post", "h2", "post", "/mcp", [JSON, ("Authorization", "Bearer {valid}")], DIVIDE, INSUFFICIENT),
+    ("method-h2-PUT", "h2", "PUT", "/mcp", [JSON, ("Authorization", "Bearer {valid}")], DIVIDE, INSUFFICIENT),
+    # Client copies of claims_to_headers / subscription name headers, in every spelling.
+    ("identity-underscore-public", "h1", "GET", "/public",
+     [("x_entra_oid", "forged"), ("X_ENTRA_OID", "forged"), ("X-Entra-Oid", "forged"), ("x_entra-tid", "forged"),
+      ("X-Entra-Client_Id", "forged")], b"", Forwarded(False)),
+    ("identity-underscore-token", "h1", "GET", "/api",
+     [("Authorization", "Bearer {valid}"), ("x_entra_oid", "forged"), ("X_Entra_Tid", "forged"),
+      ("x-entra_client-id", "forged")], b"", Forwarded(True)),
+    ("identity-underscore-h2", "h2", "GET", "/api",
+     [("authorization", "Bearer {valid}"), ("x_entra_oid", "forged"), ("x_entra_tid", "forged")], b"", Forwarded(True)),
+    ("identity-underscore-public-mcp", "h1", "POST", "/mcp", [JSON, ("x_entra_oid", "forged")], ADD, Forwarded(False)),
+    ("subscription-name-underscore", "h1", "GET", "/either",
+     [KEY, ("x_apim_subscription_name", "forged"), ("X-APIM-Subscription_Name", "forged")], b"",
+     Forwarded(False, subscription_name=SUBSCRIPTION_NAME)),
+    # CORS preflight: OPTIONS with Origin and Access-Control-Request-Method, no body.
+    ("options-no-origin", "h1", "OPTIONS", "/api", [("Access-Control-Request-Method", "POST")], b"", NO_TOKEN),
+    ("options-with-body", "h1", "OPTIONS", "/api", [("Origin", "https://app.contoso.test"),
+                                                   ("Access-Control-Request-Method", "POST")], b"{}", NO_TOKEN),
+    ("options-preflight", "h1", "OPTIONS", "/api", [("Origin", "https://app.contoso.test"),
+                                                   ("Access-Control-Request-Method", "POST")], b"", Forwarded(False, authorization="absent")),
+    # jwt_or_subscription_key: a bearer token is still verified.
+    ("either-forged-bearer-valid-key", "h1", "GET", "/either", [KEY, ("Authorization", "Bearer {forged}")], b"", INVALID_TOKEN),
+    ("either-valid-key", "h1", "GET", "/either", [KEY], b"", Forwarded(False, subscription_name=SUBSCRIPTION_NAME)),
+    # RFC 6750 §2.3 query tokens are refused (bearer_methods_supported: header).
+    ("access-token-query", "h1", "GET", "/api?access_token={valid}", [], b"", BAD_REQUEST),
+    ("access-token-query-and-header", "h1", "GET", "/api?access_token={valid}", [("Authorization", "Bearer {valid}")], b"", BAD_REQUEST),
+    # `Bearer` + anything but spaces before the token.
+    ("bearer-tab", "h1", "GET", "/api", [("Authorization", "Bearer\t{valid}")], b"", REFUSED),
+    # JOSE typ: JWT or at+jwt (any case, application/ prefix allowed).
+    ("typ-JWS", "h1", "GET", "/api", [("Authorization", "Bearer {typ-JWS}")], b"", INVALID_TOKEN),
+    ("typ-dpop+jwt", "h1", "GET", "/api", [("Authorization", "Bearer {typ-dpop}")], b"", INVALID_TOKEN),
+    ("typ-at+jwt", "h1", "GET", "/api", [("Authorization", "Bearer {typ-at+jwt}")], b"", Forwarded(True)),
+    ("typ-application/at+JWT", "h1", "GET", "/api", [("Authorization", "Bearer {typ-app-at+JWT}")], b"", Forwarded(True)),
+    ("typ-jwt-lowercase", "h1", "GET", "/api", [("Authorization", "Bearer {typ-jwt}")], b"", Forwarded(True)),
+    # upstream_authorization: remove.
+    ("authorization-removed", "h1", "GET", "/noauth", [("Authorization", "Bearer {valid}")], b"", Forwarded(True, "absent")),
+    ("authorization-removed-h2", "h2", "POST", "/noauth", [("authorization", "Bearer {valid}")], b"data", Forwarded(True, "absent")),
+    ("authorization-forwarded", "h1", "GET", "/api", [("Authorization", "Bearer {valid}")], b"", Forwarded(True)),
+]
+
+
+def _fill(value: str, tokens: dict[str, str]) -> str:
+    for name, token in tokens.items():
+        value = value.replace("{" + name + "}", token)
+    return value
+
+
+@pytest.mark.parametrize("row", HOSTILE, ids=[row[0] for row in HOSTILE])
+def test_hostile_row(hostile, module_issuer, recorder, row):
+    name, protocol, method, target, headers, body, expected = row
+    envoy, snapshot = hostile.envoy(target)
+    tokens = {key: mint(module_issuer) for key, mint in TOKENS.items()}
+    headers = [(MARKER, name)] + [(k, _fill(v, tokens)) for k, v in headers]
+    shape = ("data" if body else "headers")
+    outcome = send(envoy.port, "h1-length" if protocol == "h1" else "h2", shape, method, _fill(target, tokens),
+                   headers, body)
+    time.sleep(0.2)  # a forwarded request still on its way
+    received = recorder.of(name)
+    if isinstance(expected, Refused):
+        assert_nothing_forwarded(outcome, received, expected.statuses)
+        if protocol == "h1" and expected.error == "invalid_request":
+            assert_invalid_request(outcome)
+        elif protocol == "h1" and expected.error:
+            challenges = " ".join(outcome.header_values("www-authenticate"))
+            assert f'error="{expected.error}"' in challenges, outcome
+    else:
+        token = next((v.split()[-1] for k, v in headers if k.lower() == "authorization"), None)
+        identity = identity_of(token) if expected.identity else None
+        got = assert_forwarded_whole(outcome, received, body, identity)
+        authorization = got.values("authorization")
+        sent = [f"Bearer {token}"] if token else []
+        assert authorization == ([] if expected.authorization == "absent" else sent), got.headers
+        names = got.values("x-apim-subscription-name")
+        assert names == ([expected.subscription_name] if expected.subscription_name else []), got.headers
+    assert_vms_healthy(envoy, snapshot)
+
+
+@pytest.mark.parametrize("header", ["Authorization", "ocp-apim-subscription-key", "X-APIM-Subscription-Name"])
+def test_claims_to_headers_naming_a_credential_header_is_refused(module_envoy_factory, module_issuer, header):
+    config = hostile_config(module_issuer, claims_to_headers={"oid": header})
+    try:
+        rejection = module_envoy_factory(http_filters=[guard(config)], expect_rejection=True)
+    except EnvoyError:
+        pytest.fail(f"the filter accepted claims_to_headers naming {header}", pytrace=False)
+    assert rejection.exited and rejection.returncode != 0, rejection.log[-2000:]
