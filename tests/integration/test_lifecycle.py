@@ -143,7 +143,7 @@ class HeldRuns:
     """Starts the Envoy of each reason when first needed and sends all the
     reason's cases at once; remembers what each case got."""
 
-    KEY_WAIT_MS = {"keys-late": 6000, "keys-never": 1500, "kid": 2000}
+    KEY_WAIT_MS = {"keys-late": 6000, "keys-never": 1500, "kid": 3000}
 
     def __init__(self, factory, module_issuer: Issuer, recorder: RecordingEcho):
         self.factory = factory
