@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from bootstrap import entra_guard_filter, static_cluster
 from h2_raw import h2_stream
 from http_client import HttpResponse
+from issuer.tokens import decode_unverified
 from upstream.echo import EchoHandler, EchoServer
 
 MARKER = "x-lifecycle-case"
@@ -229,6 +230,14 @@ def start_envoy(factory, config: Mapping, recorder: RecordingEcho, *, hcm: Mappi
 
 
 # --- what reached the upstream ---------------------------------------------------------------
+
+def identity_of(token: str | None) -> dict[str, str] | None:
+    """The identity headers the filter sets from `token` (claims_to_headers)."""
+    if not token:
+        return None
+    claims = decode_unverified(token)[1]
+    return {header: claims[claim] for claim, header in CLAIMS_TO_HEADERS.items()}
+
 
 def describe(outcome: Outcome, received: list[Received]) -> str:
     seen = [(r.method, r.path, r.headers, r.body) for r in received]
