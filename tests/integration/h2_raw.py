@@ -5,7 +5,8 @@ answers `400` to a request target with a byte >= 0x80, while its HTTP/2 codec ha
 the same `:path` to the filters. Security tests must reach the filter with those
 bytes, and no HTTP/2 library would send them, so the frames are written here by
 hand: the connection preface, an empty SETTINGS, one HEADERS frame (END_STREAM,
-END_HEADERS) whose HPACK block uses only "literal without indexing, new name"
+END_HEADERS), or (`h2_stream`) HEADERS, DATA frames and trailers as separate
+events, whose HPACK blocks use only "literal without indexing, new name"
 representations (no Huffman, no tables), so any header bytes go out as they are.
 
 Only the response's `:status` is decoded (always the first field of the block,
@@ -18,6 +19,8 @@ from __future__ import annotations
 import json
 import socket
 import struct
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -120,44 +123,80 @@ def h2_request(port: int, headers: list[tuple[bytes, bytes]], *, host: str = "12
     """Send one request (pseudo-headers first, exactly as given) on stream 1 of a new
     connection and read its response. A `body` follows in DATA frames (of at most
     16 384 bytes, the default SETTINGS_MAX_FRAME_SIZE), the last one ending the stream."""
-    block = b"".join(_literal(name, value) for name, value in headers)
-    request = PREFACE + _frame(SETTINGS, 0, 0, b"")
-    if body is None:
-        request += _frame(HEADERS, END_STREAM | END_HEADERS, 1, block)
-    else:
-        request += _frame(HEADERS, END_HEADERS, 1, block)
-        chunks = [body[i:i + 16384] for i in range(0, len(body), 16384)] or [b""]
-        for i, chunk in enumerate(chunks):
-            request += _frame(DATA, END_STREAM if i == len(chunks) - 1 else 0, 1, chunk)
+    data: list[bytes] = []
+    if body is not None:
+        data = [body[i:i + 16384] for i in range(0, len(body), 16384)] or [b""]
+    return h2_stream(port, headers, data, host=host, timeout=timeout)
+
+
+def h2_stream(port: int, headers: list[tuple[bytes, bytes]], data: Sequence[bytes] = (),
+              trailers: list[tuple[bytes, bytes]] | None = None, *, host: str = "127.0.0.1",
+              pause: float = 0.0, timeout: float = 10.0) -> H2Response:
+    """One request on stream 1 as separate events: HEADERS, then one DATA frame per
+    item of `data`, then a trailing HEADERS frame with `trailers`. END_STREAM goes on
+    the last frame sent (the HEADERS alone when there is neither data nor trailers).
+    `pause` seconds between frames let Envoy see each one as its own event."""
+    frames = [(HEADERS, _block(headers))]
+    frames += [(DATA, chunk) for chunk in data]
+    if trailers is not None:
+        frames.append((HEADERS, _block(trailers)))
+    wire = []
+    for index, (kind, payload) in enumerate(frames):
+        flags = END_STREAM if index == len(frames) - 1 else 0
+        if kind == HEADERS:
+            flags |= END_HEADERS
+        wire.append(_frame(kind, flags, 1, payload))
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(PREFACE + _frame(SETTINGS, 0, 0, b"") + wire[0])
+        for frame in wire[1:]:
+            if pause:
+                time.sleep(pause)
+            try:
+                sock.sendall(frame)
+            except OSError:
+                break  # Envoy answered and closed early: read what it sent
+        return _read_response(sock)
+
+
+def _block(headers: list[tuple[bytes, bytes]]) -> bytes:
+    return b"".join(_literal(name, value) for name, value in headers)
+
+
+def _read_response(sock: socket.socket) -> H2Response:
+    """The response of stream 1 (`:status` and DATA), acknowledging SETTINGS."""
     status: int | None = None
     body = b""
-    with socket.create_connection((host, port), timeout=timeout) as sock:
-        sock.sendall(request)
-        buffer = b""
-        while True:
+    buffer = b""
+    while True:
+        try:
             chunk = sock.recv(65536)
-            if not chunk:
-                return H2Response(status, body, reset=True)
-            buffer += chunk
-            while len(buffer) >= 9:
-                length = int.from_bytes(buffer[:3], "big")
-                if len(buffer) < 9 + length:
-                    break
-                kind, flags = buffer[3], buffer[4]
-                stream = int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
-                payload, buffer = buffer[9:9 + length], buffer[9 + length:]
-                if kind == SETTINGS and not flags & 0x1:
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            return H2Response(status, body, reset=True)
+        buffer += chunk
+        while len(buffer) >= 9:
+            length = int.from_bytes(buffer[:3], "big")
+            if len(buffer) < 9 + length:
+                break
+            kind, flags = buffer[3], buffer[4]
+            stream = int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
+            payload, buffer = buffer[9:9 + length], buffer[9 + length:]
+            if kind == SETTINGS and not flags & 0x1:
+                try:
                     sock.sendall(_frame(SETTINGS, 0x1, 0, b""))  # ACK
-                if kind == GOAWAY or (kind == RST_STREAM and stream == 1):
-                    return H2Response(status, body, reset=True)
-                if stream != 1:
-                    continue
-                if kind == HEADERS and status is None:
-                    status = _status(payload)
-                elif kind == DATA:
-                    body += payload
-                if kind in (HEADERS, DATA) and flags & END_STREAM:
-                    return H2Response(status, body, reset=False)
+                except OSError:
+                    pass
+            if kind == GOAWAY or (kind == RST_STREAM and stream == 1):
+                return H2Response(status, body, reset=True)
+            if stream != 1:
+                continue
+            if kind == HEADERS and status is None:
+                status = _status(payload)
+            elif kind == DATA:
+                body += payload
+            if kind in (HEADERS, DATA) and flags & END_STREAM:
+                return H2Response(status, body, reset=False)
 
 
 def get(port: int, path: bytes, headers: list[tuple[bytes, bytes]] = (), *, method: bytes = b"GET",
