@@ -164,6 +164,7 @@ pub(super) fn decide(
         method: pseudo.method,
         path: pseudo.path,
         headers: &headers,
+        has_body: body.is_some() || pseudo.method == "POST",
         body,
     };
     let mut s = state.try_borrow_mut().ok()?;
