@@ -1,12 +1,14 @@
 //! `mcp::read_call` on arbitrary bodies and headers, against a reference
 //! reading of the same JSON.
 //!
+//! `check_framing` on the same headers: what it accepts names JSON once.
+//!
 //! Input: `name: value` header lines, an empty line, then the body; input
 //! without an empty line is all body (no headers).
 
 #![no_main]
 
-use entra_guard::mcp::{read_call, McpBodyError};
+use entra_guard::mcp::{check_framing, read_call, McpBodyError};
 use entra_guard_fuzz::{parse_header_block, value_stricter, view};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -17,10 +19,21 @@ fuzz_target!(|data: &[u8]| {
         (_, None) => (Vec::new(), data.to_vec()),
     };
     let view = view(&headers);
+    if check_framing(&view).is_ok() {
+        // One Content-Type, and it is JSON.
+        let mut types = headers.iter().filter(|(n, _)| n == "content-type");
+        let (_, value) = types.next().expect("framing accepted without Content-Type");
+        assert!(types.next().is_none(), "framing accepted two Content-Types");
+        let value = String::from_utf8_lossy(value).trim().to_ascii_lowercase();
+        assert!(value.starts_with("application/json"), "{value}");
+    }
     let result = read_call(&body, &view);
     assert_eq!(result, read_call(&body, &view), "deterministic");
     let Ok(call) = result else {
-        if result == Err(McpBodyError::HeaderMismatch) {
+        if matches!(
+            result,
+            Err(McpBodyError::HeaderMismatch | McpBodyError::RepeatedHeader)
+        ) {
             // The body alone must read; only the headers disagree.
             assert!(read_call(&body, &[]).is_ok());
         }
@@ -35,40 +48,64 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => panic!("accepted body is not JSON: {e}"),
     };
     let obj = v.as_object().expect("accepted body is one object");
-    match obj.get("method") {
-        None | Some(Value::Null) => assert_eq!(call.method, None),
-        Some(Value::String(m)) => assert_eq!(call.method.as_deref(), Some(m.as_str())),
+    let method = match obj.get("method") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) => Some(m.as_str()),
         Some(other) => panic!("accepted a non-string method {other}"),
-    }
-    let want_name = match obj.get("params") {
-        Some(Value::Object(p)) => match (p.get("name"), p.get("uri")) {
-            (Some(Value::String(n)), _) => Some(n.clone()),
-            (_, Some(Value::String(u))) => Some(u.clone()),
-            _ => None,
-        },
+    };
+    assert_eq!(call.method.as_deref(), method);
+    let params = match obj.get("params") {
+        Some(Value::Object(p)) => Some(p),
         None | Some(Value::Null) => None,
         Some(other) => panic!("accepted non-object params {other}"),
     };
-    assert_eq!(call.name, want_name);
-    // Each MCP header present agrees with the body (its first copy is the
-    // one compared; the glue forwards what it read).
-    for (header, field) in [("mcp-method", &call.method), ("mcp-name", &call.name)] {
-        if let Some((_, raw)) = headers.iter().find(|(n, _)| n == header) {
+    let field = |key: &str| params.and_then(|p| p.get(key));
+    let text = |key: &str| field(key).and_then(Value::as_str).map(str::to_string);
+    // The target is the one field the method's servers execute; the other
+    // one is never there beside it, and the target is a string if present.
+    let (target, other) = match method {
+        Some("tools/call" | "prompts/get") => ("name", "uri"),
+        Some("resources/read" | "resources/subscribe" | "resources/unsubscribe") => {
+            ("uri", "name")
+        }
+        _ => {
+            assert_eq!(call.name, None, "a target for {method:?}");
+            ("", "")
+        }
+    };
+    let mirrored = if target.is_empty() {
+        text("name").or_else(|| text("uri"))
+    } else {
+        assert!(field(other).is_none(), "accepted {target} beside {other}");
+        assert!(field(target).is_none_or(Value::is_string));
+        assert_eq!(call.name, text(target));
+        call.name.clone()
+    };
+    // Each MCP header present is the only one of its name and agrees with
+    // the body, decoded as the MCP specification (2026-07-28) says.
+    for (header, field) in [("mcp-method", &call.method), ("mcp-name", &mirrored)] {
+        let mut copies = headers.iter().filter(|(n, _)| n == header);
+        if let Some((_, raw)) = copies.next() {
+            assert!(copies.next().is_none(), "accepted a repeated {header}");
             let text = std::str::from_utf8(raw)
                 .expect("an agreeing header is UTF-8")
-                .trim();
-            let decoded = match text
+                .trim_matches([' ', '\t']);
+            assert!(
+                text.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)),
+                "{header}: accepted bytes outside visible ASCII"
+            );
+            let sentinel = text
                 .strip_prefix("=?base64?")
-                .and_then(|r| r.strip_suffix("?="))
-            {
-                Some(b64) => {
+                .and_then(|r| r.strip_suffix("?="));
+            let decoded = match sentinel {
+                Some(b64) if header == "mcp-name" => {
                     use base64::Engine;
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(b64)
                         .expect("agreeing base64 header");
                     String::from_utf8(bytes).expect("agreeing header decodes to UTF-8")
                 }
-                None => text.to_string(),
+                _ => text.to_string(),
             };
             assert_eq!(Some(&decoded), field.as_ref(), "{header} disagrees");
         }

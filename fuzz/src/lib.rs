@@ -525,6 +525,13 @@ fn check_allowed(
         a.via,
         "public" | "preflight" | "jwt" | "subscription_key" | "jwt_and_subscription_key"
     ));
+    if a.via == "preflight" {
+        // Fetch's definition: OPTIONS, Origin and Access-Control-Request-Method, no body.
+        let has = |h: &str| req.headers.iter().any(|(n, _)| n == h);
+        assert_eq!(req.method, "OPTIONS");
+        assert!(has("origin") && has("access-control-request-method"));
+        assert!(req.body.is_none(), "preflight with a body");
+    }
 }
 
 /// A step with the cache flag cleared, to compare a cold and a warm run.

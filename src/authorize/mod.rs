@@ -2,6 +2,7 @@
 //! a clock in; allow (with header edits), respond, or wait for keys out.
 
 mod jwt;
+mod request;
 
 #[cfg(test)]
 mod tests;
@@ -19,8 +20,9 @@ use crate::response::Response;
 use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
 use crate::token::{check_permissions, VerifiedToken};
-use crate::{mcp, metadata, rules};
+use crate::{metadata, rules};
 use jwt::JwtOutcome;
+use request::{is_preflight, mcp_call};
 use std::rc::Rc;
 
 /// What the glue read from the request. `headers` are all request headers
@@ -30,10 +32,12 @@ pub struct Request<'a> {
     pub method: &'a str,
     pub path: &'a str,
     pub headers: &'a [Header<'a>],
-    /// The buffered body, once `Decision::NeedBody` asked for it.
-    pub body: Option<&'a [u8]>,
-    /// The headers did not end the stream: body data or trailers follow.
+    /// The headers did not end the stream: body data or trailers follow
+    /// (HTTP/2 and HTTP/1.1 alike, whatever the method).
     pub has_body: bool,
+    /// The buffered body, once `Decision::NeedBody` asked for it (empty
+    /// when the stream ended with trailers only).
+    pub body: Option<&'a [u8]>,
 }
 
 /// Everything else a decision depends on.
@@ -96,7 +100,9 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                 "GET" | "HEAD" => {
                     return respond_with(env.prepared.metadata(config, mcp), "metadata")
                 }
-                "OPTIONS" => return respond_with(env.prepared.metadata_preflight(), "metadata"),
+                _ if is_preflight(req) => {
+                    return respond_with(env.prepared.metadata_preflight(), "metadata")
+                }
                 _ => {}
             }
         }
@@ -122,16 +128,9 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         allowed.via = "preflight";
         return Decision::Allow(allowed);
     }
-    let call = if req.has_body && rules::needs_mcp_call(&config.rules, req.path) {
-        let Some(body) = req.body else {
-            return Decision::NeedBody;
-        };
-        match mcp::read_call(body, req.headers) {
-            Ok(call) => Some(call),
-            Err(e) => return respond(bad_request_response(e.description()), "invalid_request"),
-        }
-    } else {
-        None
+    let call = match mcp_call(req, config) {
+        Ok(call) => call,
+        Err(decision) => return decision,
     };
     static DEFAULT_RULE: Rule = Rule::DEFAULT_JWT;
     let (rule, rule_index) = match rules::select(&config.rules, req.path, call.as_ref()) {
@@ -322,11 +321,6 @@ fn sent_as(req: &Request<'_>, names: &[&str]) -> Vec<String> {
         }
     }
     found
-}
-
-fn is_preflight(req: &Request<'_>) -> bool {
-    req.method == "OPTIONS"
-        && headers::first(req.headers, "access-control-request-method").is_some()
 }
 
 /// 400 for a path that matches the rules more than one way, or that the

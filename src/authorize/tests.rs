@@ -10,9 +10,11 @@ use serde_json::json;
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 // The contract's "What reaches the upstream" rows.
+mod lifecycle;
 mod upstream;
 
 const KEY: &str = "test"; // sha256 9f86d0...
+const JSON: (&str, &str) = ("content-type", "application/json");
 const PRM: &str = "https://mcp.example/.well-known/oauth-protected-resource/mcp";
 
 fn config() -> Config {
@@ -45,6 +47,8 @@ struct Harness {
     keys: KeySet,
     cache: TokenCache,
     body: Option<Vec<u8>>,
+    /// The stream goes on after the headers (always so with a `body`).
+    has_body: bool,
 }
 
 impl Harness {
@@ -54,6 +58,7 @@ impl Harness {
             keys: keyset(),
             cache: TokenCache::new(16),
             body: None,
+            has_body: false,
         }
     }
 
@@ -70,8 +75,8 @@ impl Harness {
             method,
             path,
             headers: &headers,
+            has_body: self.has_body || self.body.is_some(),
             body: self.body.as_deref(),
-            has_body: self.body.is_some(),
         };
         // Prepared from the configuration as it is now: tests edit it.
         let prepared = PreparedResponses::new(&self.config);
@@ -150,7 +155,7 @@ fn missing_credentials_get_the_mcp_challenge() {
     let mut h = Harness::new();
     h.body = Some(br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#.to_vec());
     for method in ["GET", "POST", "DELETE"] {
-        let (status, challenge, _) = response(h.run(method, "/mcp", &[], true));
+        let (status, challenge, _) = response(h.run(method, "/mcp", &[JSON], true));
         assert_eq!(status, 401);
         assert_eq!(
             challenge.unwrap(),
@@ -172,7 +177,10 @@ fn preflight_and_public_paths_pass_and_lose_spoofed_headers() {
     let a = allowed(h.run(
         "OPTIONS",
         "/mcp",
-        &[("access-control-request-method", "POST")],
+        &[
+            ("origin", "https://app.example"),
+            ("access-control-request-method", "POST"),
+        ],
         true,
     ));
     assert_eq!(a.via, "preflight");
@@ -394,45 +402,48 @@ fn per_tool_rules_read_the_mcp_call() {
     let call = |tool: &str| {
         format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}"}}}}"#)
     };
+    h.has_body = true;
     assert_eq!(
-        h.run("POST", "/mcp", &[("authorization", &auth)], true),
+        h.run("POST", "/mcp", &[("authorization", &auth), JSON], true),
         Decision::NeedBody
     );
+    h.has_body = false;
     assert_eq!(
         response_status(h.run("GET", "/mcp", &[], true)),
         401,
-        "GET needs no body"
+        "no body, no call to read"
     );
     h.body = Some(call("add").into_bytes());
     assert_eq!(
-        allowed(h.run("POST", "/mcp", &[("authorization", &auth)], true)).via,
+        allowed(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true)).via,
         "jwt"
     );
     h.body = Some(call("divide").into_bytes());
-    let (status, challenge, _) = response(h.run("POST", "/mcp", &[("authorization", &auth)], true));
+    let (status, challenge, _) =
+        response(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true));
     assert_eq!(status, 403);
     assert!(challenge.unwrap().contains("scope=\"calculator.divide\""));
     // The tool's own 401 hint names its scopes.
-    let (_, challenge, _) = response(h.run("POST", "/mcp", &[], true));
+    let (_, challenge, _) = response(h.run("POST", "/mcp", &[JSON], true));
     assert!(challenge
         .unwrap()
         .starts_with("Bearer scope=\"calculator.divide\""));
     // A lying header cannot pick a laxer rule.
-    let lying = [("authorization", auth.as_str()), ("mcp-name", "add")];
+    let lying = [("authorization", auth.as_str()), ("mcp-name", "add"), JSON];
     assert_eq!(response_status(h.run("POST", "/mcp", &lying, true)), 400);
     h.body = Some(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec());
     assert_eq!(
-        allowed(h.run("POST", "/mcp", &[("authorization", &auth)], true)).via,
+        allowed(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true)).via,
         "jwt"
     );
     h.body = Some(br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#.to_vec());
     assert_eq!(
-        response_status(h.run("POST", "/mcp", &[("authorization", &auth)], true)),
+        response_status(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true)),
         400
     );
     h.body = Some(Vec::new());
     assert_eq!(
-        response_status(h.run("POST", "/mcp", &[("authorization", &auth)], true)),
+        response_status(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true)),
         400
     );
 }
