@@ -2,6 +2,7 @@
 //! the signature.
 
 use super::{Env, KeyWait};
+use crate::authorize::DenyReason;
 use crate::challenge::{BearerFailure, MALFORMED_BEARER_CREDENTIAL, MULTIPLE_BEARER_TOKENS};
 use crate::credentials::{bearer_fast_path, find_bearer, Bearer};
 use crate::headers::Header;
@@ -16,7 +17,7 @@ pub(super) enum JwtOutcome {
     },
     Invalid {
         failure: BearerFailure,
-        reason: &'static str,
+        reason: DenyReason,
     },
     Wait(KeyWait),
     KeysUnavailable,
@@ -38,13 +39,13 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
         Bearer::Multiple => {
             return JwtOutcome::Invalid {
                 failure: MULTIPLE_BEARER_TOKENS,
-                reason: "invalid_request",
+                reason: DenyReason::InvalidRequest,
             }
         }
         Bearer::Malformed => {
             return JwtOutcome::Invalid {
                 failure: MALFORMED_BEARER_CREDENTIAL,
-                reason: "invalid_request",
+                reason: DenyReason::InvalidRequest,
             }
         }
         Bearer::Token(raw) => raw,

@@ -2,6 +2,7 @@
 //! a clock in; allow (with header edits), respond, or wait for keys out.
 
 mod jwt;
+mod outcome;
 mod request;
 
 #[cfg(test)]
@@ -22,6 +23,7 @@ use crate::subscription::{self, KeyCheck, KeyPresence};
 use crate::token::{check_permissions, VerifiedToken};
 use crate::{metadata, rules};
 use jwt::JwtOutcome;
+pub use outcome::{DenyReason, Reason, Via};
 use request::{is_preflight, mcp_call};
 use std::rc::Rc;
 
@@ -68,7 +70,7 @@ pub enum Decision {
     /// document the filter serves.
     Respond {
         response: Rc<Response>,
-        reason: &'static str,
+        reason: Reason,
     },
     /// Pause the request until the key set changes, then decide again.
     WaitForKeys(KeyWait),
@@ -85,7 +87,7 @@ pub struct Allowed {
     /// A new `:path` when the subscription key left the query.
     pub new_path: Option<String>,
     /// What admitted the request, for metrics: `public`, `jwt`, `subscription_key`, `preflight`.
-    pub via: &'static str,
+    pub via: Via,
     pub cache_hit: bool,
     pub subscription: Option<String>,
 }
@@ -98,10 +100,10 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         if metadata::is_metadata_path(mcp, literal_path) {
             match req.method {
                 "GET" | "HEAD" => {
-                    return respond_with(env.prepared.metadata(config, mcp), "metadata")
+                    return respond_with(env.prepared.metadata(config, mcp), Reason::Served)
                 }
                 _ if is_preflight(req) => {
-                    return respond_with(env.prepared.metadata_preflight(), "metadata")
+                    return respond_with(env.prepared.metadata_preflight(), Reason::Served)
                 }
                 _ => {}
             }
@@ -125,7 +127,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                 .remove_headers
                 .extend(sent_as(req, &["authorization"]));
         }
-        allowed.via = "preflight";
+        allowed.via = Via::Preflight;
         return Decision::Allow(allowed);
     }
     let call = match mcp_call(req, config) {
@@ -147,7 +149,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         // RFC 6750 §2.3: a token in the URL ends up in logs; the filter
         // never reads it there, so it must not ride along unverified.
         let response = env.prepared.bearer(config, &ACCESS_TOKEN_IN_QUERY);
-        return respond_with(response, "invalid_request");
+        return respond_with(response, Reason::Denied(DenyReason::InvalidRequest));
     }
     if rule.removes_authorization() {
         allowed
@@ -160,13 +162,13 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         match subscription::find_key(sub, req.headers, req.path) {
             KeyPresence::Absent => {
                 let response = env.prepared.subscription_missing(sub);
-                key_failure = Some((response, "subscription_missing"))
+                key_failure = Some((response, DenyReason::SubscriptionMissing))
             }
             KeyPresence::Ambiguous => {
                 // Never a guess at which key counts, whatever else was sent.
                 return respond(
                     bad_request_response("send exactly one subscription key"),
-                    "invalid_request",
+                    Reason::Denied(DenyReason::InvalidRequest),
                 );
             }
             KeyPresence::Present(candidate) => match subscription::check_key(sub, candidate) {
@@ -178,25 +180,25 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                 }
                 KeyCheck::Invalid => {
                     let response = env.prepared.subscription_invalid(sub);
-                    key_failure = Some((response, "subscription_invalid"))
+                    key_failure = Some((response, DenyReason::SubscriptionInvalid))
                 }
             },
         }
     }
     match rule.require {
         Requirement::None => {
-            allowed.via = "public";
+            allowed.via = Via::Public;
             Decision::Allow(allowed)
         }
         Requirement::SubscriptionKey => match key_failure {
-            Some((response, reason)) => respond_with(response, reason),
+            Some((response, reason)) => respond_with(response, Reason::Denied(reason)),
             None => {
-                allowed.via = "subscription_key";
+                allowed.via = Via::SubscriptionKey;
                 Decision::Allow(allowed)
             }
         },
         Requirement::JwtAndSubscriptionKey => match key_failure {
-            Some((response, reason)) => respond_with(response, reason),
+            Some((response, reason)) => respond_with(response, Reason::Denied(reason)),
             None => with_jwt(req, env, rule, rule_index, allowed),
         },
         Requirement::Jwt => with_jwt(req, env, rule, rule_index, allowed),
@@ -206,18 +208,18 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
             // verified (or refused) like any other.
             None => match jwt::evaluate(req.headers, env) {
                 JwtOutcome::Absent => {
-                    allowed.via = "subscription_key";
+                    allowed.via = Via::SubscriptionKey;
                     Decision::Allow(allowed)
                 }
                 outcome => finish_jwt(outcome, env, rule, rule_index, allowed),
             },
             Some((key_response, key_reason)) => match jwt::evaluate(req.headers, env) {
-                JwtOutcome::Absent if key_reason == "subscription_missing" => {
+                JwtOutcome::Absent if key_reason == DenyReason::SubscriptionMissing => {
                     // Neither credential: challenge for both.
                     let response = env.prepared.missing_either(config, rule, rule_index);
-                    respond_with(response, "missing")
+                    respond_with(response, Reason::Denied(DenyReason::Missing))
                 }
-                JwtOutcome::Absent => respond_with(key_response, key_reason),
+                JwtOutcome::Absent => respond_with(key_response, Reason::Denied(key_reason)),
                 outcome => finish_jwt(outcome, env, rule, rule_index, allowed),
             },
         },
@@ -246,15 +248,16 @@ fn finish_jwt(
     match outcome {
         JwtOutcome::Absent => respond_with(
             env.prepared.missing(env.config, rule, rule_index),
-            "missing",
+            Reason::Denied(DenyReason::Missing),
         ),
-        JwtOutcome::Invalid { failure, reason } => {
-            respond_with(env.prepared.bearer(env.config, &failure), reason)
-        }
+        JwtOutcome::Invalid { failure, reason } => respond_with(
+            env.prepared.bearer(env.config, &failure),
+            Reason::Denied(reason),
+        ),
         JwtOutcome::Wait(wait) => Decision::WaitForKeys(wait),
         JwtOutcome::KeysUnavailable => respond(
             keys_unavailable_response(env.retry_after_seconds),
-            "keys_unavailable",
+            Reason::Denied(DenyReason::KeysUnavailable),
         ),
         JwtOutcome::Valid { token, cache_hit } => {
             if let Err(lack) =
@@ -264,15 +267,18 @@ fn finish_jwt(
                     "the token lacks a scope, role or claim this operation requires",
                 );
                 let scopes = metadata::requestable_scopes(env.config, &lack.needed);
-                return respond(bearer_response(&failure, &scopes, mcp), "scope");
+                return respond(
+                    bearer_response(&failure, &scopes, mcp),
+                    Reason::Denied(DenyReason::Scope),
+                );
             }
             allowed
                 .set_headers
                 .extend(claim_headers(env.config, &token));
             allowed.via = if allowed.subscription.is_some() {
-                "jwt_and_subscription_key"
+                Via::JwtAndSubscriptionKey
             } else {
-                "jwt"
+                Via::Jwt
             };
             allowed.cache_hit = cache_hit;
             Decision::Allow(allowed)
@@ -328,14 +334,14 @@ fn sent_as(req: &Request<'_>, names: &[&str]) -> Vec<String> {
 pub fn ambiguous_path() -> Decision {
     respond(
         bad_request_response("the request path is ambiguous"),
-        "invalid_request",
+        Reason::Denied(DenyReason::InvalidRequest),
     )
 }
 
-fn respond(response: Response, reason: &'static str) -> Decision {
+fn respond(response: Response, reason: Reason) -> Decision {
     respond_with(Rc::new(response), reason)
 }
 
-fn respond_with(response: Rc<Response>, reason: &'static str) -> Decision {
+fn respond_with(response: Rc<Response>, reason: Reason) -> Decision {
     Decision::Respond { response, reason }
 }

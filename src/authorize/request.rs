@@ -3,6 +3,7 @@
 //! framing rather than its credentials.
 
 use super::{bad_request_response, respond, Decision, Request};
+use super::{DenyReason, Reason};
 use crate::config::Config;
 use crate::{headers, mcp, rules};
 
@@ -19,8 +20,12 @@ pub(super) fn mcp_call(
     if !req.has_body || !rules::needs_mcp_call(&config.rules, req.path) {
         return Ok(None);
     }
-    let refuse =
-        |e: mcp::McpBodyError| respond(bad_request_response(e.description()), "invalid_request");
+    let refuse = |e: mcp::McpBodyError| {
+        respond(
+            bad_request_response(e.description()),
+            Reason::Denied(DenyReason::InvalidRequest),
+        )
+    };
     // Checked before the body is buffered: no use waiting for one that
     // cannot be read.
     mcp::check_framing(req.headers).map_err(refuse)?;

@@ -130,7 +130,7 @@ fn metadata_document_is_served_without_credentials() {
         let Decision::Respond { response, reason } = h.get(path, &[]) else {
             panic!()
         };
-        assert_eq!((response.status, reason), (200, "metadata"));
+        assert_eq!((response.status, reason), (200, Reason::Served));
         assert_eq!(response.header("access-control-allow-origin"), Some("*"));
         let doc: serde_json::Value = serde_json::from_slice(&response.body).unwrap();
         assert_eq!(doc["resource"], "https://mcp.example/mcp");
@@ -183,9 +183,9 @@ fn preflight_and_public_paths_pass_and_lose_spoofed_headers() {
         ],
         true,
     ));
-    assert_eq!(a.via, "preflight");
+    assert_eq!(a.via.name(), "preflight");
     let a = allowed(h.get("/health/live", &[("x-entra-oid", "spoofed")]));
-    assert_eq!(a.via, "public");
+    assert_eq!(a.via.name(), "public");
     assert_eq!(a.remove_headers, vec!["x-entra-oid".to_string()]);
     let spoofed = [
         ("x-apim-subscription-name", "x"),
@@ -213,7 +213,7 @@ fn a_valid_token_is_forwarded_with_claim_headers_then_cached() {
     let mut h = Harness::new();
     let auth = bearer(&token());
     let a = allowed(h.get("/mcp/tools", &[("authorization", &auth)]));
-    assert_eq!((a.via, a.cache_hit), ("jwt", false));
+    assert_eq!((a.via.name(), a.cache_hit), ("jwt", false));
     assert!(a
         .set_headers
         .contains(&("x-entra-oid".into(), "o-1".into())));
@@ -293,7 +293,7 @@ fn keys_missing_or_unknown_kid_wait_once_then_fail_closed() {
     };
     assert_eq!(
         (r.status, reason, r.header("retry-after")),
-        (503, "keys_unavailable", Some("4"))
+        (503, Reason::Denied(DenyReason::KeysUnavailable), Some("4"))
     );
     // Cheap checks run first: a token for another audience never waits.
     let other = sign(&header("key-a"), &{
@@ -328,7 +328,7 @@ fn subscription_key_modes() {
     let bad = [("ocp-apim-subscription-key", "nope")];
     let a = allowed(h.get("/keyed?a=1&subscription-key=test&b=2", &[]));
     assert_eq!(
-        (a.via, a.subscription.as_deref()),
+        (a.via.name(), a.subscription.as_deref()),
         ("subscription_key", Some("contoso"))
     );
     assert_eq!(a.new_path.as_deref(), Some("/keyed?a=1&b=2"));
@@ -346,7 +346,7 @@ fn subscription_key_modes() {
     let auth = bearer(&token());
     let both_ok = [("authorization", auth.as_str()), good[0]];
     assert_eq!(
-        allowed(h.get("/both", &both_ok)).via,
+        allowed(h.get("/both", &both_ok)).via.name(),
         "jwt_and_subscription_key"
     );
     assert!(response(h.get("/both", &[("authorization", &auth)]))
@@ -354,13 +354,20 @@ fn subscription_key_modes() {
         .contains("missing subscription key"));
     assert_eq!(response_status(h.get("/both", &good)), 401);
 
-    assert_eq!(allowed(h.get("/either", &good)).via, "subscription_key");
     assert_eq!(
-        allowed(h.get("/either", &[("authorization", &auth)])).via,
+        allowed(h.get("/either", &good)).via.name(),
+        "subscription_key"
+    );
+    assert_eq!(
+        allowed(h.get("/either", &[("authorization", &auth)]))
+            .via
+            .name(),
         "jwt"
     );
     assert_eq!(
-        allowed(h.get("/either", &[("authorization", auth.as_str()), bad[0]])).via,
+        allowed(h.get("/either", &[("authorization", auth.as_str()), bad[0]]))
+            .via
+            .name(),
         "jwt"
     );
     let (status, _, body) = response(h.get("/either", &bad));
@@ -372,7 +379,10 @@ fn subscription_key_modes() {
     else {
         panic!()
     };
-    assert_eq!((neither.status, reason), (401, "missing"));
+    assert_eq!(
+        (neither.status, reason),
+        (401, Reason::Denied(DenyReason::Missing))
+    );
     let challenges: Vec<&str> = neither
         .headers
         .iter()
@@ -415,7 +425,9 @@ fn per_tool_rules_read_the_mcp_call() {
     );
     h.body = Some(call("add").into_bytes());
     assert_eq!(
-        allowed(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true)).via,
+        allowed(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true))
+            .via
+            .name(),
         "jwt"
     );
     h.body = Some(call("divide").into_bytes());
@@ -433,7 +445,9 @@ fn per_tool_rules_read_the_mcp_call() {
     assert_eq!(response_status(h.run("POST", "/mcp", &lying, true)), 400);
     h.body = Some(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#.to_vec());
     assert_eq!(
-        allowed(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true)).via,
+        allowed(h.run("POST", "/mcp", &[("authorization", &auth), JSON], true))
+            .via
+            .name(),
         "jwt"
     );
     h.body = Some(br#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#.to_vec());

@@ -3,6 +3,7 @@
 //! order of `Counter`, then one per denial reason, then one per
 //! subscription. The hot path counts by index, never by name.
 
+use crate::authorize::DenyReason;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,14 +52,16 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// `denial_reasons` are the metric suffixes of every denial
-    /// (`denied.<reason>`), `subscriptions` the configured names.
-    pub fn new<'a>(
-        denial_reasons: impl IntoIterator<Item = &'a str>,
-        subscriptions: impl IntoIterator<Item = &'a str>,
-    ) -> Counts {
+    /// One counter per fixed `Counter`, per `DenyReason` (defined up front
+    /// so dashboards see zeros rather than missing series) and per
+    /// configured subscription name.
+    pub fn new<'a>(subscriptions: impl IntoIterator<Item = &'a str>) -> Counts {
         let mut names: Vec<String> = FIXED.iter().map(|n| n.to_string()).collect();
-        names.extend(denial_reasons.into_iter().map(|r| format!("denied.{r}")));
+        names.extend(
+            DenyReason::ALL
+                .iter()
+                .map(|r| format!("denied.{}", r.name())),
+        );
         let mut by_name = HashMap::new();
         for name in subscriptions {
             by_name.entry(name.to_string()).or_insert_with(|| {
@@ -82,10 +85,9 @@ impl Counts {
         self.add(counter as usize);
     }
 
-    /// `slot` of a denial reason: its index among `new`'s reasons.
-    pub fn denied(&mut self, reason_index: usize) {
+    pub fn denied(&mut self, reason: DenyReason) {
         self.count(Counter::Denied);
-        self.add(FIXED.len() + reason_index);
+        self.add(FIXED.len() + reason as usize);
     }
 
     pub fn subscription(&mut self, name: &str) {
@@ -133,4 +135,29 @@ pub fn subscription_metric(name: &str) -> String {
         })
         .collect();
     format!("subscription.{clean}.allowed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn every_outcome_counts_under_its_own_name() {
+        let mut counts = Counts::new(["contoso", "fabrikam"]);
+        for (i, reason) in DenyReason::ALL.iter().enumerate() {
+            assert_eq!(*reason as usize, i, "ALL is in declaration order");
+            counts.denied(*reason);
+            assert_eq!(counts.pending(&format!("denied.{}", reason.name())), 1);
+        }
+        assert_eq!(counts.pending("denied"), DenyReason::ALL.len() as u64);
+        counts.subscription("fabrikam");
+        counts.subscription("unknown");
+        assert_eq!(counts.pending("subscription.fabrikam.allowed"), 1);
+        let mut flushed = 0;
+        counts.drain(|_, n| flushed += n);
+        assert_eq!(flushed, 2 * DenyReason::ALL.len() as u64 + 1);
+        assert_eq!(counts.pending("denied"), 0);
+    }
 }

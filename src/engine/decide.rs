@@ -6,29 +6,11 @@ use super::counters::Counter;
 use super::host::RequestSource;
 use super::stream::{BodyState, Phase, Step};
 use super::{Engine, MAX_WAITERS};
-use crate::authorize::{ambiguous_path, authorize, Decision, Env, Request};
+use crate::authorize::{ambiguous_path, authorize, Decision, Env, Reason, Request, Via};
 use crate::challenge::bad_request_response;
 use crate::headers::{parse_map, PseudoHeaders};
 use crate::response::Response;
 use std::rc::Rc;
-
-/// Metric suffixes of denials (`denied.<reason>`), defined up front so
-/// dashboards see zeros rather than missing series.
-pub const DENIAL_REASONS: &[&str] = &[
-    "missing",
-    "malformed",
-    "signature",
-    "expired",
-    "issuer",
-    "audience",
-    "tenant",
-    "client",
-    "scope",
-    "keys_unavailable",
-    "invalid_request",
-    "subscription_missing",
-    "subscription_invalid",
-];
 
 /// Refused while the body is read: it would not fit the buffer bound.
 pub fn body_too_large() -> Rc<Response> {
@@ -170,16 +152,16 @@ impl Engine {
         let counts = &mut self.counts;
         counts.count(Counter::Allowed);
         counts.count(match allowed.via {
-            "jwt" => Counter::AllowedJwt,
-            "subscription_key" => Counter::AllowedSubscriptionKey,
-            "jwt_and_subscription_key" => Counter::AllowedJwtAndSubscriptionKey,
-            "public" => Counter::AllowedPublic,
-            _ => Counter::AllowedPreflight,
+            Via::Jwt => Counter::AllowedJwt,
+            Via::SubscriptionKey => Counter::AllowedSubscriptionKey,
+            Via::JwtAndSubscriptionKey => Counter::AllowedJwtAndSubscriptionKey,
+            Via::Public => Counter::AllowedPublic,
+            Via::Preflight => Counter::AllowedPreflight,
         });
         if let Some(name) = &allowed.subscription {
             counts.subscription(name);
         }
-        if allowed.via.starts_with("jwt") {
+        if allowed.via.has_token() {
             counts.count(if allowed.cache_hit {
                 Counter::TokenCacheHit
             } else {
@@ -188,13 +170,10 @@ impl Engine {
         }
     }
 
-    fn count_response(&mut self, reason: &str) {
-        if reason == "metadata" {
-            self.counts.count(Counter::MetadataServed);
-        } else if let Some(i) = DENIAL_REASONS.iter().position(|r| *r == reason) {
-            self.counts.denied(i);
-        } else {
-            self.counts.count(Counter::Denied);
+    fn count_response(&mut self, reason: Reason) {
+        match reason {
+            Reason::Served => self.counts.count(Counter::MetadataServed),
+            Reason::Denied(why) => self.counts.denied(why),
         }
     }
 }

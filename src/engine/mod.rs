@@ -62,7 +62,7 @@ impl Engine {
             .iter()
             .flat_map(|s| s.keys.iter().map(|k| k.name.as_str()))
             .collect();
-        let counts = Counts::new(decide::DENIAL_REASONS.iter().copied(), subscriptions);
+        let counts = Counts::new(subscriptions);
         Engine {
             refresher: Refresher::new(Rc::new(config.entra.clone()), &namespace, jitter_seed),
             prepared: PreparedResponses::new(&config),

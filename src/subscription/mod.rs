@@ -17,18 +17,13 @@ use std::fmt;
 use std::ops::Deref;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
+use crate::authorize::DenyReason;
 pub use query::{has_query_param, strip_query_param};
 pub use response::{challenge, invalid_key_response, missing_key_response};
 
 /// Longest key accepted; longer candidates are refused before hashing, so
 /// the work spent on a request's key is bounded whatever the client sends.
 pub const MAX_KEY_BYTES: usize = 256;
-
-pub const REASON_MISSING: &str = "subscription_missing";
-pub const REASON_INVALID: &str = "subscription_invalid";
-/// Same reason the rest of the filter uses for more than one credential of
-/// one kind (the contract's 400 row).
-pub const REASON_AMBIGUOUS: &str = "invalid_request";
 
 /// Key bytes as the client sent them (decoded once when they came from the
 /// query). `Debug` shows only the length: a key must never reach a log.
@@ -68,12 +63,14 @@ pub enum KeyPresence<'a> {
 }
 
 impl KeyPresence<'_> {
-    /// The metric reason when the request stops here; `None` for `Present`.
-    pub fn reason(&self) -> Option<&'static str> {
+    /// The denial when the request stops here; `None` for `Present`. More
+    /// than one key is the same `invalid_request` as more than one credential
+    /// of any kind (the contract's 400 row).
+    pub fn reason(&self) -> Option<DenyReason> {
         match self {
-            KeyPresence::Absent => Some(REASON_MISSING),
+            KeyPresence::Absent => Some(DenyReason::SubscriptionMissing),
             KeyPresence::Present(_) => None,
-            KeyPresence::Ambiguous => Some(REASON_AMBIGUOUS),
+            KeyPresence::Ambiguous => Some(DenyReason::InvalidRequest),
         }
     }
 }
@@ -118,11 +115,11 @@ pub enum KeyCheck<'c> {
 }
 
 impl KeyCheck<'_> {
-    /// The metric reason when the request stops here; `None` for `Valid`.
-    pub fn reason(&self) -> Option<&'static str> {
+    /// The denial when the request stops here; `None` for `Valid`.
+    pub fn reason(&self) -> Option<DenyReason> {
         match self {
             KeyCheck::Valid { .. } => None,
-            KeyCheck::Invalid => Some(REASON_INVALID),
+            KeyCheck::Invalid => Some(DenyReason::SubscriptionInvalid),
         }
     }
 }

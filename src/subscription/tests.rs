@@ -1,4 +1,5 @@
 use super::*;
+use crate::authorize::DenyReason;
 use crate::config::SubscriptionKey;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -243,7 +244,10 @@ fn wrong_keys_are_invalid_whatever_their_length() {
     ];
     for key in cases {
         assert_eq!(check_key(&c, key), KeyCheck::Invalid, "{key:?}");
-        assert_eq!(KeyCheck::Invalid.reason(), Some(REASON_INVALID));
+        assert_eq!(
+            KeyCheck::Invalid.reason(),
+            Some(DenyReason::SubscriptionInvalid)
+        );
     }
 }
 
@@ -286,12 +290,24 @@ fn digests_are_lowercase_hex() {
 fn reasons_name_the_failure() {
     let c = cfg();
     let h = headers(&[(H, b"k")]);
-    assert_eq!(find_key(&c, &[], "/p").reason(), Some(REASON_MISSING));
+    assert_eq!(
+        find_key(&c, &[], "/p").reason(),
+        Some(DenyReason::SubscriptionMissing)
+    );
     assert_eq!(find_key(&c, &h, "/p").reason(), None);
-    assert_eq!(KeyPresence::Ambiguous.reason(), Some(REASON_AMBIGUOUS));
+    assert_eq!(
+        KeyPresence::Ambiguous.reason(),
+        Some(DenyReason::InvalidRequest)
+    );
     assert_eq!(KeyCheck::Valid { name: "n" }.reason(), None);
-    assert_eq!(REASON_MISSING, "subscription_missing");
-    assert_eq!(REASON_INVALID, "subscription_invalid");
+    assert_eq!(
+        DenyReason::SubscriptionMissing.name(),
+        "subscription_missing"
+    );
+    assert_eq!(
+        DenyReason::SubscriptionInvalid.name(),
+        "subscription_invalid"
+    );
 }
 
 #[test]

@@ -68,8 +68,9 @@ impl TokenError {
         }
     }
 
-    /// The metric suffix that counts this denial.
-    pub fn reason(self) -> &'static str {
+    /// The counter of this denial.
+    pub fn reason(self) -> crate::authorize::DenyReason {
+        use crate::authorize::DenyReason;
         match self {
             TokenError::TooLarge
             | TokenError::Malformed
@@ -77,13 +78,15 @@ impl TokenError {
             | TokenError::MissingKeyId
             | TokenError::CriticalHeader
             | TokenError::GraphToken
-            | TokenError::TokenType => "malformed",
-            TokenError::UnknownKey | TokenError::BadSignature => "signature",
-            TokenError::MissingExpiry | TokenError::Expired | TokenError::NotYetValid => "expired",
-            TokenError::Issuer => "issuer",
-            TokenError::Audience => "audience",
-            TokenError::Tenant => "tenant",
-            TokenError::ClientApplication => "client",
+            | TokenError::TokenType => DenyReason::Malformed,
+            TokenError::UnknownKey | TokenError::BadSignature => DenyReason::Signature,
+            TokenError::MissingExpiry | TokenError::Expired | TokenError::NotYetValid => {
+                DenyReason::Expired
+            }
+            TokenError::Issuer => DenyReason::Issuer,
+            TokenError::Audience => DenyReason::Audience,
+            TokenError::Tenant => DenyReason::Tenant,
+            TokenError::ClientApplication => DenyReason::Client,
         }
     }
 }

@@ -450,5 +450,5 @@ fn only_access_token_types_are_accepted() {
         KEY_A,
     );
     assert_eq!(check(&twice, &cfg, NOW).unwrap_err(), TokenError::Malformed);
-    assert_eq!(TokenError::TokenType.reason(), "malformed");
+    assert_eq!(TokenError::TokenType.reason().name(), "malformed");
 }
