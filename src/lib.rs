@@ -16,6 +16,7 @@ pub mod json;
 pub mod keys;
 pub mod mcp;
 pub mod metadata;
+pub mod policy;
 pub mod prepared;
 pub mod response;
 pub mod rs256;

@@ -7,6 +7,7 @@
 use crate::challenge::{bearer_response, BearerFailure, REQUEST_FAILURES};
 use crate::config::{Config, McpConfig, Requirement, Rule, SubscriptionConfig};
 use crate::metadata;
+use crate::policy::Policy;
 use crate::response::Response;
 use crate::subscription::{invalid_key_response, missing_key_response};
 use crate::token::TokenError;
@@ -58,60 +59,66 @@ impl PreparedResponses {
             metadata_preflight: Rc::new(metadata::preflight_response()),
         }
     }
+}
 
-    // Each getter falls back to building the reply when nothing was
-    // prepared for it, which only happens if the caller passes a
-    // configuration other than the one these were built from.
-
-    /// No credentials under `rule`, the rule at `index` of `config.rules`
+// The getters live on the compiled `Policy`: what was prepared and the
+// configuration it was prepared from are one object. A reply that was not
+// prepared (none is missing by construction) is built from that same
+// configuration rather than refused.
+impl Policy {
+    /// No credentials under the rule at `index` of `config.rules`
     /// (`None`: no rule matched, the default rule applies).
-    pub fn missing(&self, config: &Config, rule: &Rule, index: Option<usize>) -> Rc<Response> {
-        let slot = index.unwrap_or(config.rules.len());
-        stored(self.missing.get(slot), || missing(config, rule))
+    pub fn missing(&self, rule: &Rule, index: Option<usize>) -> Rc<Response> {
+        let slot = index.unwrap_or(self.config.rules.len());
+        stored(self.replies.missing.get(slot), || {
+            missing(&self.config, rule)
+        })
     }
 
     /// Neither credential under a `jwt_or_subscription_key` rule.
-    pub fn missing_either(
-        &self,
-        config: &Config,
-        rule: &Rule,
-        index: Option<usize>,
-    ) -> Rc<Response> {
-        let slot = index.unwrap_or(config.rules.len());
-        let prepared = self.missing_either.get(slot).and_then(Option::as_ref);
-        stored(prepared, || missing_either(config, rule))
+    pub fn missing_either(&self, rule: &Rule, index: Option<usize>) -> Rc<Response> {
+        let slot = index.unwrap_or(self.config.rules.len());
+        let prepared = self
+            .replies
+            .missing_either
+            .get(slot)
+            .and_then(Option::as_ref);
+        stored(prepared, || missing_either(&self.config, rule))
     }
 
     /// A bearer failure without a scope hint.
-    pub fn bearer(&self, config: &Config, failure: &BearerFailure) -> Rc<Response> {
+    pub fn bearer(&self, failure: &BearerFailure) -> Rc<Response> {
         let prepared = self
+            .replies
             .bearer
             .iter()
             .find(|(f, _)| f == failure)
             .map(|(_, r)| r);
         stored(prepared, || {
-            bearer_response(failure, &[], config.mcp.as_ref())
+            bearer_response(failure, &[], self.config.mcp.as_ref())
         })
     }
 
     pub fn subscription_missing(&self, sub: &SubscriptionConfig) -> Rc<Response> {
-        stored(self.subscription_missing.as_ref(), || {
+        stored(self.replies.subscription_missing.as_ref(), || {
             missing_key_response(sub)
         })
     }
 
     pub fn subscription_invalid(&self, sub: &SubscriptionConfig) -> Rc<Response> {
-        stored(self.subscription_invalid.as_ref(), || {
+        stored(self.replies.subscription_invalid.as_ref(), || {
             invalid_key_response(sub)
         })
     }
 
-    pub fn metadata(&self, config: &Config, mcp: &McpConfig) -> Rc<Response> {
-        stored(self.metadata.as_ref(), || metadata::response(config, mcp))
+    pub fn metadata(&self, mcp: &McpConfig) -> Rc<Response> {
+        stored(self.replies.metadata.as_ref(), || {
+            metadata::response(&self.config, mcp)
+        })
     }
 
     pub fn metadata_preflight(&self) -> Rc<Response> {
-        Rc::clone(&self.metadata_preflight)
+        Rc::clone(&self.replies.metadata_preflight)
     }
 }
 
@@ -176,51 +183,42 @@ mod tests {
     #[test]
     fn prepared_equals_built() {
         let c = config();
-        let p = PreparedResponses::new(&c);
+        let p = Policy::compile(c.clone());
         let same = |a: Rc<Response>, b: Rc<Response>| Rc::ptr_eq(&a, &b);
         for (i, rule) in c.rules.iter().enumerate() {
-            assert_eq!(*p.missing(&c, rule, Some(i)), missing(&c, rule), "rule {i}");
-            assert!(same(
-                p.missing(&c, rule, Some(i)),
-                p.missing(&c, rule, Some(i))
-            ));
+            assert_eq!(*p.missing(rule, Some(i)), missing(&c, rule), "rule {i}");
+            assert!(same(p.missing(rule, Some(i)), p.missing(rule, Some(i))));
             if rule.require == Requirement::JwtOrSubscriptionKey {
-                assert_eq!(
-                    *p.missing_either(&c, rule, Some(i)),
-                    missing_either(&c, rule)
-                );
+                assert_eq!(*p.missing_either(rule, Some(i)), missing_either(&c, rule));
                 assert!(same(
-                    p.missing_either(&c, rule, Some(i)),
-                    p.missing_either(&c, rule, Some(i))
+                    p.missing_either(rule, Some(i)),
+                    p.missing_either(rule, Some(i))
                 ));
             } else {
-                assert!(p.missing_either[i].is_none());
+                assert!(p.replies.missing_either[i].is_none());
             }
         }
         let default = Rule::DEFAULT_JWT;
-        assert_eq!(*p.missing(&c, &default, None), missing(&c, &default));
-        assert!(same(
-            p.missing(&c, &default, None),
-            p.missing(&c, &default, None)
-        ));
-        let hint = p.missing(&c, &c.rules[0], Some(0));
+        assert_eq!(*p.missing(&default, None), missing(&c, &default));
+        assert!(same(p.missing(&default, None), p.missing(&default, None)));
+        let hint = p.missing(&c.rules[0], Some(0));
         assert!(hint
             .header("www-authenticate")
             .unwrap()
             .contains("scope=\"api://calculator/calculator.add\""));
         for e in TokenError::ALL {
             let f = BearerFailure::InvalidToken(e.description());
-            assert_eq!(*p.bearer(&c, &f), bearer_response(&f, &[], c.mcp.as_ref()));
-            assert!(same(p.bearer(&c, &f), p.bearer(&c, &f)));
+            assert_eq!(*p.bearer(&f), bearer_response(&f, &[], c.mcp.as_ref()));
+            assert!(same(p.bearer(&f), p.bearer(&f)));
         }
-        assert_eq!(p.bearer(&c, &MULTIPLE_BEARER_TOKENS).status, 400);
+        assert_eq!(p.bearer(&MULTIPLE_BEARER_TOKENS).status, 400);
         for f in REQUEST_FAILURES {
-            assert_eq!(*p.bearer(&c, &f), bearer_response(&f, &[], c.mcp.as_ref()));
-            assert!(same(p.bearer(&c, &f), p.bearer(&c, &f)), "{f:?}");
+            assert_eq!(*p.bearer(&f), bearer_response(&f, &[], c.mcp.as_ref()));
+            assert!(same(p.bearer(&f), p.bearer(&f)), "{f:?}");
         }
         let scope = BearerFailure::InsufficientScope("x");
-        assert!(!p.bearer.iter().any(|(f, _)| *f == scope));
-        assert_eq!(p.bearer(&c, &scope).status, 403, "built when not prepared");
+        assert!(!p.replies.bearer.iter().any(|(f, _)| *f == scope));
+        assert_eq!(p.bearer(&scope).status, 403, "built when not prepared");
         let sub = c.subscription.as_ref().unwrap();
         assert_eq!(*p.subscription_missing(sub), missing_key_response(sub));
         assert_eq!(*p.subscription_invalid(sub), invalid_key_response(sub));
@@ -229,8 +227,8 @@ mod tests {
             p.subscription_missing(sub)
         ));
         let mcp = c.mcp.as_ref().unwrap();
-        assert_eq!(*p.metadata(&c, mcp), metadata::response(&c, mcp));
-        assert!(same(p.metadata(&c, mcp), p.metadata(&c, mcp)));
+        assert_eq!(*p.metadata(mcp), metadata::response(&c, mcp));
+        assert!(same(p.metadata(mcp), p.metadata(mcp)));
         assert_eq!(*p.metadata_preflight(), metadata::preflight_response());
     }
 
@@ -239,9 +237,9 @@ mod tests {
         let mut c = config();
         c.subscription = None;
         c.mcp = None;
-        let p = PreparedResponses::new(&c);
-        assert!(p.subscription_missing.is_none() && p.metadata.is_none());
-        let either = p.missing_either(&c, &c.rules[1], Some(1));
+        let p = Policy::compile(c.clone());
+        assert!(p.replies.subscription_missing.is_none() && p.replies.metadata.is_none());
+        let either = p.missing_either(&c.rules[1], Some(1));
         assert_eq!(
             either.header("www-authenticate"),
             Some("Bearer scope=\"x.y\"")

@@ -122,19 +122,30 @@ pub fn prefix_matches_folded(prefix: &str, path: &str) -> bool {
     }
 }
 
+/// A rule and its position in the configuration (the position selects
+/// what was prepared for it).
+pub type Selected<'a> = (usize, &'a Rule);
+
 /// The first rule whose prefix covers the path and whose MCP conditions
 /// (if any) the call meets.
-pub fn find<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Option<&'a Rule> {
+pub fn find<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Option<Selected<'a>> {
     rules
         .iter()
-        .find(|r| prefix_matches(&r.path_prefix, path) && r.matches_call(call))
+        .enumerate()
+        .find(|(_, r)| prefix_matches(&r.path_prefix, path) && r.matches_call(call))
 }
 
 /// `find` as a case-insensitive router would pick.
-fn find_folded<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Option<&'a Rule> {
+fn find_folded<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Option<Selected<'a>> {
     rules
         .iter()
-        .find(|r| prefix_matches_folded(&r.path_prefix, path) && r.matches_call(call))
+        .enumerate()
+        .find(|(_, r)| prefix_matches_folded(&r.path_prefix, path) && r.matches_call(call))
+}
+
+/// Whether two readings chose the same rule (the same position).
+fn same(a: Option<Selected<'_>>, b: Option<Selected<'_>>) -> bool {
+    a.map(|(i, _)| i) == b.map(|(i, _)| i)
 }
 
 /// Whether choosing a rule for this path needs the MCP call in the body.
@@ -166,7 +177,7 @@ pub fn select<'a>(
     rules: &'a [Rule],
     raw_path: &str,
     call: Option<&McpCall>,
-) -> Result<Option<&'a Rule>, AmbiguousPath> {
+) -> Result<Option<Selected<'a>>, AmbiguousPath> {
     if rules.is_empty() {
         // Every path gets the default rule: no reading of it can differ.
         return Ok(None);
@@ -174,7 +185,7 @@ pub fn select<'a>(
     let literal = raw_path.split(['?', '#']).next().unwrap_or("");
     let normalized = normalize_path(raw_path);
     let chosen = find(rules, &normalized, call);
-    if literal != normalized.as_ref() && find(rules, literal, call) != chosen {
+    if literal != normalized.as_ref() && !same(find(rules, literal, call), chosen) {
         return Err(AmbiguousPath);
     }
     // Without an uppercase letter in the path or in any prefix, folded
@@ -183,7 +194,7 @@ pub fn select<'a>(
     if (folds(literal) || folds(&normalized) || rules.iter().any(|r| r.prefix_has_uppercase))
         && [literal, normalized.as_ref()]
             .iter()
-            .any(|p| find_folded(rules, p, call) != chosen)
+            .any(|p| !same(find_folded(rules, p, call), chosen))
     {
         return Err(AmbiguousPath);
     }
@@ -259,7 +270,7 @@ mod tests {
             rule("/mcp", Requirement::Jwt),
             rule("/", Requirement::SubscriptionKey),
         ];
-        let pick = |p: &str| find(&rules, &normalize_path(p), None).map(|r| r.require);
+        let pick = |p: &str| find(&rules, &normalize_path(p), None).map(|(_, r)| r.require);
         assert_eq!(pick("/mcp/public/x"), Some(Requirement::None));
         assert_eq!(pick("/mcp/public/../private"), Some(Requirement::Jwt));
         assert_eq!(pick("/other"), Some(Requirement::SubscriptionKey));
@@ -272,7 +283,7 @@ mod tests {
         assert_eq!(
             select(&rules, "/public/a?b=..", None)
                 .unwrap()
-                .map(|r| r.require),
+                .map(|(_, r)| r.require),
             Some(Requirement::None)
         );
         assert_eq!(
@@ -294,7 +305,7 @@ mod tests {
         assert_eq!(
             select(&rules, "/public//a", None)
                 .unwrap()
-                .map(|r| r.require),
+                .map(|(_, r)| r.require),
             Some(Requirement::None)
         );
     }
@@ -302,7 +313,7 @@ mod tests {
     #[test]
     fn case_folded_readings_must_agree() {
         let rules = vec![rule("/mcp", Requirement::Jwt), rule("/", Requirement::None)];
-        let pick = |p: &str| select(&rules, p, None).map(|r| r.map(|r| r.require));
+        let pick = |p: &str| select(&rules, p, None).map(|r| r.map(|(_, r)| r.require));
         assert_eq!(pick("/mcp/x"), Ok(Some(Requirement::Jwt)));
         assert_eq!(pick("/other/X"), Ok(Some(Requirement::None)));
         assert_eq!(pick("/MCPX"), Ok(Some(Requirement::None)));
@@ -316,13 +327,15 @@ mod tests {
         ];
         assert_eq!(select(&upper, "/admin", None).unwrap_err(), AmbiguousPath);
         assert_eq!(
-            select(&upper, "/Admin/x", None).unwrap().map(|r| r.require),
+            select(&upper, "/Admin/x", None)
+                .unwrap()
+                .map(|(_, r)| r.require),
             Some(Requirement::Jwt)
         );
         // Both readings pick the same rule: no refusal.
         let same = vec![rule("/", Requirement::Jwt)];
         assert_eq!(
-            select(&same, "/MCP", None).unwrap().map(|r| r.require),
+            select(&same, "/MCP", None).unwrap().map(|(_, r)| r.require),
             Some(Requirement::Jwt)
         );
     }

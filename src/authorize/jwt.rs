@@ -24,7 +24,7 @@ pub(super) enum JwtOutcome {
 }
 
 pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome {
-    let entra = &env.config.entra;
+    let entra = &env.policy.config.entra;
     let now = env.now_ms / 1000;
     if let Some(raw) = bearer_fast_path(headers) {
         if let Some(hit) = env.cache.get(raw, now, entra.clock_skew_seconds) {

@@ -16,7 +16,7 @@ use crate::challenge::{
 use crate::config::{Config, Requirement, Rule};
 use crate::headers::{self, Header};
 use crate::keys::KeySet;
-use crate::prepared::PreparedResponses;
+use crate::policy::Policy;
 use crate::response::Response;
 use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
@@ -44,9 +44,8 @@ pub struct Request<'a> {
 
 /// Everything else a decision depends on.
 pub struct Env<'a> {
-    pub config: &'a Config,
-    /// Built from `config` when it loaded.
-    pub prepared: &'a PreparedResponses,
+    /// The configuration and what was compiled from it.
+    pub policy: &'a Policy,
     pub keys: &'a KeySet,
     pub verifier: &'a dyn SignatureVerifier,
     pub cache: &'a mut TokenCache,
@@ -94,16 +93,15 @@ pub struct Allowed {
 
 pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     env.cache.sync_generation(env.keys.generation());
-    let config = env.config;
+    let policy = env.policy;
+    let config = &policy.config;
     let literal_path = req.path.split('?').next().unwrap_or("");
     if let Some(mcp) = &config.mcp {
         if metadata::is_metadata_path(mcp, literal_path) {
             match req.method {
-                "GET" | "HEAD" => {
-                    return respond_with(env.prepared.metadata(config, mcp), Reason::Served)
-                }
+                "GET" | "HEAD" => return respond_with(policy.metadata(mcp), Reason::Served),
                 _ if is_preflight(req) => {
-                    return respond_with(env.prepared.metadata_preflight(), Reason::Served)
+                    return respond_with(policy.metadata_preflight(), Reason::Served)
                 }
                 _ => {}
             }
@@ -136,10 +134,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     };
     static DEFAULT_RULE: Rule = Rule::DEFAULT_JWT;
     let (rule, rule_index) = match rules::select(&config.rules, req.path, call.as_ref()) {
-        Ok(Some(rule)) => (
-            rule,
-            config.rules.iter().position(|r| std::ptr::eq(r, rule)),
-        ),
+        Ok(Some((index, rule))) => (rule, Some(index)),
         Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => return ambiguous_path(),
     };
@@ -148,7 +143,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     {
         // RFC 6750 §2.3: a token in the URL ends up in logs; the filter
         // never reads it there, so it must not ride along unverified.
-        let response = env.prepared.bearer(config, &ACCESS_TOKEN_IN_QUERY);
+        let response = policy.bearer(&ACCESS_TOKEN_IN_QUERY);
         return respond_with(response, Reason::Denied(DenyReason::InvalidRequest));
     }
     if rule.removes_authorization() {
@@ -161,7 +156,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     if let (true, Some(sub)) = (needs_key, &config.subscription) {
         match subscription::find_key(sub, req.headers, req.path) {
             KeyPresence::Absent => {
-                let response = env.prepared.subscription_missing(sub);
+                let response = policy.subscription_missing(sub);
                 key_failure = Some((response, DenyReason::SubscriptionMissing))
             }
             KeyPresence::Ambiguous => {
@@ -179,7 +174,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                         .push((sub.name_header.clone(), name.to_string()));
                 }
                 KeyCheck::Invalid => {
-                    let response = env.prepared.subscription_invalid(sub);
+                    let response = policy.subscription_invalid(sub);
                     key_failure = Some((response, DenyReason::SubscriptionInvalid))
                 }
             },
@@ -216,7 +211,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
             Some((key_response, key_reason)) => match jwt::evaluate(req.headers, env) {
                 JwtOutcome::Absent if key_reason == DenyReason::SubscriptionMissing => {
                     // Neither credential: challenge for both.
-                    let response = env.prepared.missing_either(config, rule, rule_index);
+                    let response = policy.missing_either(rule, rule_index);
                     respond_with(response, Reason::Denied(DenyReason::Missing))
                 }
                 JwtOutcome::Absent => respond_with(key_response, Reason::Denied(key_reason)),
@@ -244,16 +239,16 @@ fn finish_jwt(
     rule_index: Option<usize>,
     mut allowed: Allowed,
 ) -> Decision {
-    let mcp = env.config.mcp.as_ref();
+    let policy = env.policy;
+    let mcp = policy.config.mcp.as_ref();
     match outcome {
         JwtOutcome::Absent => respond_with(
-            env.prepared.missing(env.config, rule, rule_index),
+            policy.missing(rule, rule_index),
             Reason::Denied(DenyReason::Missing),
         ),
-        JwtOutcome::Invalid { failure, reason } => respond_with(
-            env.prepared.bearer(env.config, &failure),
-            Reason::Denied(reason),
-        ),
+        JwtOutcome::Invalid { failure, reason } => {
+            respond_with(policy.bearer(&failure), Reason::Denied(reason))
+        }
         JwtOutcome::Wait(wait) => Decision::WaitForKeys(wait),
         JwtOutcome::KeysUnavailable => respond(
             keys_unavailable_response(env.retry_after_seconds),
@@ -261,12 +256,12 @@ fn finish_jwt(
         ),
         JwtOutcome::Valid { token, cache_hit } => {
             if let Err(lack) =
-                check_permissions(token.claims(), &env.config.entra.required_claims, rule)
+                check_permissions(token.claims(), &policy.config.entra.required_claims, rule)
             {
                 let failure = BearerFailure::InsufficientScope(
                     "the token lacks a scope, role or claim this operation requires",
                 );
-                let scopes = metadata::requestable_scopes(env.config, &lack.needed);
+                let scopes = metadata::requestable_scopes(&policy.config, &lack.needed);
                 return respond(
                     bearer_response(&failure, &scopes, mcp),
                     Reason::Denied(DenyReason::Scope),
@@ -274,7 +269,7 @@ fn finish_jwt(
             }
             allowed
                 .set_headers
-                .extend(claim_headers(env.config, &token));
+                .extend(claim_headers(&policy.config, &token));
             allowed.via = if allowed.subscription.is_some() {
                 Via::JwtAndSubscriptionKey
             } else {

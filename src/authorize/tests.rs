@@ -2,7 +2,7 @@ use super::*;
 use crate::cache::TokenCache;
 use crate::config;
 use crate::keys::KeySet;
-use crate::prepared::PreparedResponses;
+use crate::policy::Policy;
 use crate::signature::RustVerifier;
 use crate::testing::*;
 use serde_json::json;
@@ -78,11 +78,10 @@ impl Harness {
             has_body: self.has_body || self.body.is_some(),
             body: self.body.as_deref(),
         };
-        // Prepared from the configuration as it is now: tests edit it.
-        let prepared = PreparedResponses::new(&self.config);
+        // Compiled from the configuration as it is now: tests edit it.
+        let policy = Policy::compile(self.config.clone());
         let mut env = Env {
-            config: &self.config,
-            prepared: &prepared,
+            policy: &policy,
             keys: &self.keys,
             verifier: &RustVerifier,
             cache: &mut self.cache,

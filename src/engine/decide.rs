@@ -66,8 +66,7 @@ impl Engine {
             } else {
                 let retry_after_seconds = self.refresher.retry_after_seconds(now);
                 let mut env = Env {
-                    config: &self.config,
-                    prepared: &self.prepared,
+                    policy: &self.policy,
                     keys: &self.keys,
                     verifier: self.verifier.as_ref(),
                     cache: &mut self.cache,
@@ -81,7 +80,7 @@ impl Engine {
                 Decision::NeedBody => match body_state {
                     BodyState::Ended if body.is_none() => {
                         // Bounded: the glue refused larger bodies as they came.
-                        let limit = self.config.mcp_max_body_bytes;
+                        let limit = self.policy.config.mcp_max_body_bytes;
                         body = Some(source.body(limit).unwrap_or_default());
                     }
                     BodyState::Open => {
@@ -95,10 +94,10 @@ impl Engine {
                 },
                 Decision::WaitForKeys(wait)
                     if may_wait
-                        && self.config.entra.key_wait_ms > 0
+                        && self.policy.config.entra.key_wait_ms > 0
                         && self.streams.waiting_for_keys() < MAX_WAITERS =>
                 {
-                    let deadline_ms = now.saturating_add(self.config.entra.key_wait_ms);
+                    let deadline_ms = now.saturating_add(self.policy.config.entra.key_wait_ms);
                     if wait == crate::authorize::KeyWait::UnknownKid {
                         self.refresher.request_kid_miss_refetch(deadline_ms);
                     }

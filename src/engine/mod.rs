@@ -25,7 +25,7 @@ pub use stream::{BodyState, Phase, Step};
 use crate::cache::TokenCache;
 use crate::config::Config;
 use crate::keys::KeySet;
-use crate::prepared::PreparedResponses;
+use crate::policy::Policy;
 use crate::signature::SignatureVerifier;
 use refresher::Refresher;
 use std::rc::Rc;
@@ -41,8 +41,7 @@ pub const BODY_ARRIVAL_MS: u64 = 10_000;
 /// One VM's filter: the compiled configuration, the keys, the token cache,
 /// the key refresher and every stream still in flight.
 pub struct Engine {
-    config: Rc<Config>,
-    prepared: PreparedResponses,
+    policy: Rc<Policy>,
     keys: Rc<KeySet>,
     cache: TokenCache,
     verifier: Box<dyn SignatureVerifier>,
@@ -56,28 +55,27 @@ impl Engine {
     /// `jitter_seed` spreads the periodic refreshes of many Envoys (the
     /// root context id will do).
     pub fn new(config: Config, verifier: Box<dyn SignatureVerifier>, jitter_seed: u64) -> Engine {
-        let namespace = namespace(&config);
+        let policy = Rc::new(Policy::compile(config));
+        let config = &policy.config;
         let subscriptions: Vec<&str> = config
             .subscription
             .iter()
             .flat_map(|s| s.keys.iter().map(|k| k.name.as_str()))
             .collect();
-        let counts = Counts::new(subscriptions);
         Engine {
-            refresher: Refresher::new(Rc::new(config.entra.clone()), &namespace, jitter_seed),
-            prepared: PreparedResponses::new(&config),
+            counts: Counts::new(subscriptions),
             cache: TokenCache::new(config.entra.token_cache_size),
+            refresher: Refresher::new(Rc::clone(&policy), jitter_seed),
             keys: Rc::new(KeySet::default()),
             verifier,
             streams: StreamTable::default(),
-            counts,
             warned_missing_body: false,
-            config: Rc::new(config),
+            policy,
         }
     }
 
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.policy.config
     }
 
     pub fn keys(&self) -> &KeySet {
@@ -135,7 +133,7 @@ impl Engine {
             // Unknown streams (no headers were ever readable) and answered
             // ones: nothing of them goes upstream.
             None | Some(Phase::Answered) => Step::Pause,
-            Some(Phase::AwaitBody { .. }) if buffered > self.config.mcp_max_body_bytes => {
+            Some(Phase::AwaitBody { .. }) if buffered > self.policy.config.mcp_max_body_bytes => {
                 let response = decide::body_too_large();
                 self.finish_reply(id, response, ended)
             }
@@ -287,17 +285,4 @@ impl Engine {
             )
         })
     }
-}
-
-/// Shared-data keys are per identity provider, so two filter instances
-/// with the same authority and tenant share one fetch; others don't mix.
-fn namespace(config: &Config) -> String {
-    use sha2::{Digest, Sha256};
-    let e = &config.entra;
-    let digest = Sha256::digest(format!(
-        "{}|{}|{}",
-        e.cluster, e.authority, e.discovery_tenant
-    ));
-    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("entra_guard/{short}")
 }

@@ -5,11 +5,11 @@
 
 use super::counters::{Counter, Counts};
 use super::host::{CalloutResult, KeyHost, Level};
-use crate::config::EntraConfig;
 use crate::keys::{
     parse_discovery, parse_jwks, FetchReason, KeySet, RefreshPolicy, RefreshState, RsaKey,
     SharedKeys, SharedStatus,
 };
+use crate::policy::Policy;
 use std::rc::Rc;
 
 /// What a refresh step works on: the host, the VM's keys, its counters.
@@ -28,8 +28,8 @@ enum Fetch {
 }
 
 pub struct Refresher {
-    entra: Rc<EntraConfig>,
-    policy: RefreshPolicy,
+    compiled: Rc<Policy>,
+    refresh: RefreshPolicy,
     status_key: String,
     keys_key: String,
     fetch: Fetch,
@@ -41,17 +41,13 @@ pub struct Refresher {
 }
 
 impl Refresher {
-    pub fn new(entra: Rc<EntraConfig>, namespace: &str, jitter_seed: u64) -> Refresher {
-        let policy = RefreshPolicy {
-            interval_ms: entra.jwks_refresh_seconds * 1000,
-            kid_miss_cooldown_ms: entra.kid_miss_refetch_seconds * 1000,
-            fetch_timeout_ms: entra.fetch_timeout_ms,
-        };
+    pub fn new(compiled: Rc<Policy>, jitter_seed: u64) -> Refresher {
+        let namespace = &compiled.namespace;
         Refresher {
-            entra,
-            policy,
+            refresh: compiled.refresh,
             status_key: format!("{namespace}/status"),
             keys_key: format!("{namespace}/jwks"),
+            compiled,
             fetch: Fetch::Idle,
             last_status: SharedStatus::default(),
             kid_miss_until: None,
@@ -83,7 +79,7 @@ impl Refresher {
     /// When a pending kid-miss re-fetch may start, if one is pending.
     pub fn kid_miss_refetch_at(&self) -> Option<u64> {
         self.kid_miss_until
-            .map(|_| self.policy.kid_miss_allowed_at(&self.last_status))
+            .map(|_| self.refresh.kid_miss_allowed_at(&self.last_status))
     }
 
     pub fn retry_after_seconds(&self, now: u64) -> u64 {
@@ -109,7 +105,7 @@ impl Refresher {
         }
         let kid_miss = self.kid_miss_until.is_some_and(|until| until >= now);
         let jitter = (now / 7) ^ self.jitter_seed;
-        match self.policy.plan(&status, now, kid_miss, jitter) {
+        match self.refresh.plan(&status, now, kid_miss, jitter) {
             RefreshState::Fetch { reason, lease } => {
                 if io.host.shared_set(&self.status_key, &lease.encode(), cas) {
                     self.last_status = lease.clone();
@@ -123,7 +119,7 @@ impl Refresher {
             RefreshState::Idle | RefreshState::InFlight => {
                 // Rate-limited: keep the re-fetch pending only while a
                 // waiting request would still be there when it may start.
-                let allowed_at = self.policy.kid_miss_allowed_at(&status);
+                let allowed_at = self.refresh.kid_miss_allowed_at(&status);
                 if self.kid_miss_until.is_some_and(|until| until < allowed_at) {
                     self.kid_miss_until = None;
                 }
@@ -139,7 +135,8 @@ impl Refresher {
                     Ok(body) => body,
                     Err(why) => return self.fail(&lease, &format!("discovery: {why}"), io),
                 };
-                let entra = Rc::clone(&self.entra);
+                let compiled = Rc::clone(&self.compiled);
+                let entra = &compiled.config.entra;
                 let discovery =
                     match parse_discovery(&body, &entra.discovery_issuer, &entra.jwks_hosts) {
                         Ok(d) => d,
@@ -177,7 +174,8 @@ impl Refresher {
     }
 
     fn start(&mut self, lease: SharedStatus, reason: FetchReason, io: &mut Io<'_>) {
-        let entra = Rc::clone(&self.entra);
+        let compiled = Rc::clone(&self.compiled);
+        let entra = &compiled.config.entra;
         let path = format!(
             "/{}/v2.0/.well-known/openid-configuration",
             entra.discovery_tenant
