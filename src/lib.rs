@@ -7,7 +7,6 @@
 
 pub mod authorize;
 pub mod cache;
-pub mod challenge;
 pub mod config;
 pub mod credentials;
 pub mod engine;
@@ -15,10 +14,8 @@ pub mod headers;
 pub mod json;
 pub mod keys;
 pub mod mcp;
-pub mod metadata;
 pub mod policy;
-pub mod prepared;
-pub mod response;
+pub mod replies;
 pub mod rs256;
 pub mod rules;
 pub mod signature;

@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::keys::RefreshPolicy;
-use crate::prepared::PreparedResponses;
+use crate::replies::prepared::PreparedResponses;
 
 pub struct Policy {
     pub config: Config,

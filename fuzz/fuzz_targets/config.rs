@@ -10,9 +10,9 @@
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
-use entra_guard::challenge::{bearer_response, BearerFailure};
+use entra_guard::replies::challenge::{bearer_response, BearerFailure};
 use entra_guard::config::{self, Config, Requirement, Tenancy};
-use entra_guard::metadata;
+use entra_guard::replies::metadata;
 use entra_guard::subscription::{invalid_key_response, missing_key_response};
 use entra_guard::url::parse_absolute;
 use entra_guard_fuzz::assert_response_sane;

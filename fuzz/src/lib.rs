@@ -15,7 +15,7 @@ use entra_guard::engine::{Engine, Step};
 use entra_guard::credentials::{find_bearer, Bearer};
 use entra_guard::headers::Header;
 use entra_guard::keys::{parse_jwks, KeySet, RsaKey};
-use entra_guard::response::Response;
+use entra_guard::replies::Response;
 use entra_guard::signature::{RustVerifier, SignatureVerifier};
 use entra_guard::subscription::{find_key, strip_query_param, KeyPresence};
 use entra_guard::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};

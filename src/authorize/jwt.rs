@@ -3,9 +3,11 @@
 
 use super::{Env, KeyWait};
 use crate::authorize::DenyReason;
-use crate::challenge::{BearerFailure, MALFORMED_BEARER_CREDENTIAL, MULTIPLE_BEARER_TOKENS};
 use crate::credentials::{bearer_fast_path, find_bearer, Bearer};
 use crate::headers::Header;
+use crate::replies::challenge::{
+    BearerFailure, MALFORMED_BEARER_CREDENTIAL, MULTIPLE_BEARER_TOKENS,
+};
 use crate::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};
 use std::rc::Rc;
 

@@ -9,19 +9,20 @@ mod request;
 mod tests;
 
 use crate::cache::TokenCache;
-use crate::challenge::{
-    bad_request_response, bearer_response, keys_unavailable_response, BearerFailure,
-    ACCESS_TOKEN_IN_QUERY,
-};
 use crate::config::{Config, Requirement, Rule};
 use crate::headers::{self, Header};
 use crate::keys::KeySet;
 use crate::policy::Policy;
-use crate::response::Response;
+use crate::replies::challenge::{
+    bad_request_response, bearer_response, keys_unavailable_response, BearerFailure,
+    ACCESS_TOKEN_IN_QUERY,
+};
+use crate::replies::metadata;
+use crate::replies::Response;
+use crate::rules;
 use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
 use crate::token::{check_permissions, VerifiedToken};
-use crate::{metadata, rules};
 use jwt::JwtOutcome;
 pub use outcome::{DenyReason, Reason, Via};
 use request::{is_preflight, mcp_call};

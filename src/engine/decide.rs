@@ -7,31 +7,10 @@ use super::host::RequestSource;
 use super::stream::{BodyState, Phase, Step};
 use super::{Engine, MAX_WAITERS};
 use crate::authorize::{ambiguous_path, authorize, Decision, Env, Reason, Request, Via};
-use crate::challenge::bad_request_response;
 use crate::headers::{parse_map, PseudoHeaders};
-use crate::response::Response;
+use crate::replies::failures;
+use crate::replies::Response;
 use std::rc::Rc;
-
-/// Refused while the body is read: it would not fit the buffer bound.
-pub fn body_too_large() -> Rc<Response> {
-    let response = bad_request_response("the request body is too large to authorize");
-    Rc::new(Response {
-        status: 413,
-        ..response
-    })
-}
-
-/// Headers held for a body that never came.
-pub fn body_never_arrived() -> Rc<Response> {
-    Rc::new(Response::plain(
-        500,
-        "the request body did not reach the authorization filter\n",
-    ))
-}
-
-fn unreadable_request() -> Rc<Response> {
-    Rc::new(Response::plain(500, "authorization failed\n"))
-}
 
 impl Engine {
     /// Decides with what the stream has so far. `may_wait` is false once
@@ -46,10 +25,10 @@ impl Engine {
         now: u64,
     ) -> Step {
         let Some(map) = source.header_map() else {
-            return self.finish_reply(id, unreadable_request(), body_state);
+            return self.finish_reply(id, failures::unreadable_request(), body_state);
         };
         let Some(headers) = parse_map(&map) else {
-            return self.finish_reply(id, unreadable_request(), body_state);
+            return self.finish_reply(id, failures::unreadable_request(), body_state);
         };
         let pseudo = PseudoHeaders::read(&headers);
         let mut body: Option<Vec<u8>> = None;
@@ -90,7 +69,7 @@ impl Engine {
                     }
                     // The decision asked again for a body it was given, or
                     // for one the request does not have: fail closed.
-                    _ => return self.finish_reply(id, unreadable_request(), body_state),
+                    _ => return self.finish_reply(id, failures::unreadable_request(), body_state),
                 },
                 Decision::WaitForKeys(wait)
                     if may_wait

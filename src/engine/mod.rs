@@ -26,6 +26,7 @@ use crate::cache::TokenCache;
 use crate::config::Config;
 use crate::keys::KeySet;
 use crate::policy::Policy;
+use crate::replies::failures;
 use crate::signature::SignatureVerifier;
 use refresher::Refresher;
 use std::rc::Rc;
@@ -134,7 +135,7 @@ impl Engine {
             // ones: nothing of them goes upstream.
             None | Some(Phase::Answered) => Step::Pause,
             Some(Phase::AwaitBody { .. }) if buffered > self.policy.config.mcp_max_body_bytes => {
-                let response = decide::body_too_large();
+                let response = failures::body_too_large();
                 self.finish_reply(id, response, ended)
             }
             Some(Phase::AwaitBody { .. }) if !end_of_stream => {
@@ -247,7 +248,7 @@ impl Engine {
             Some(Phase::AwaitBody {
                 first_bytes_by: Some(by),
             }) if now >= by => {
-                let response = decide::body_never_arrived();
+                let response = failures::body_never_arrived();
                 self.finish_reply(id, response, BodyState::Open)
             }
             Some(Phase::Forwarded) => Step::Pass,

@@ -6,7 +6,7 @@
 //! decided at once (the common case) never enters the table.
 
 use crate::authorize::{Allowed, KeyWait};
-use crate::response::Response;
+use crate::replies::Response;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;

@@ -5,8 +5,7 @@ use super::abi::{self, now_ms};
 use super::host::HostRequest;
 use super::metrics::Metrics;
 use crate::engine::{Engine, Step};
-use crate::headers::serialize_map;
-use crate::response::Response;
+use crate::replies::failures;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, MapType};
@@ -34,7 +33,7 @@ impl Http {
     fn step(&self, event: impl FnOnce(&mut Engine, u32) -> Step) -> Action {
         let step = match self.vm.try_borrow_mut() {
             Ok(mut vm) => event(&mut vm.engine, self.context_id),
-            Err(_) => Step::Reply(Rc::new(Response::plain(500, "authorization failed\n"))),
+            Err(_) => Step::Reply(failures::unreadable_request()),
         };
         apply(step, false)
     }
@@ -118,8 +117,8 @@ impl Context for Unconfigured {}
 
 impl HttpContext for Unconfigured {
     fn on_http_request_headers(&mut self, _headers: usize, _end_of_stream: bool) -> Action {
-        let headers = serialize_map([("content-type", &b"text/plain"[..])]);
-        abi::send_local_response(500, &headers, b"entra-guard is not configured\n");
+        let response = failures::not_configured();
+        abi::send_local_response(response.status, response.header_map(), &response.body);
         Action::Pause
     }
 

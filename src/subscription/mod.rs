@@ -7,7 +7,6 @@
 //! the list its key sits.
 
 mod query;
-mod response;
 
 use crate::config::SubscriptionConfig;
 use crate::headers::Header;
@@ -18,8 +17,8 @@ use std::ops::Deref;
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
 use crate::authorize::DenyReason;
+pub use crate::replies::apim::{challenge, invalid_key_response, missing_key_response};
 pub use query::{has_query_param, strip_query_param};
-pub use response::{challenge, invalid_key_response, missing_key_response};
 
 /// Longest key accepted; longer candidates are refused before hashing, so
 /// the work spent on a request's key is bounded whatever the client sends.

@@ -4,11 +4,11 @@
 //! formatting. Denials are what an attacker can make a filter send at
 //! line rate, so they must be the cheap path.
 
-use crate::challenge::{bearer_response, BearerFailure, REQUEST_FAILURES};
 use crate::config::{Config, McpConfig, Requirement, Rule, SubscriptionConfig};
-use crate::metadata;
 use crate::policy::Policy;
-use crate::response::Response;
+use crate::replies::challenge::{bearer_response, BearerFailure, REQUEST_FAILURES};
+use crate::replies::metadata;
+use crate::replies::Response;
 use crate::subscription::{invalid_key_response, missing_key_response};
 use crate::token::TokenError;
 use std::rc::Rc;
@@ -155,8 +155,8 @@ pub fn missing_either(config: &Config, rule: &Rule) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::challenge::MULTIPLE_BEARER_TOKENS;
     use crate::config;
+    use crate::replies::challenge::MULTIPLE_BEARER_TOKENS;
     use crate::testing::*;
     use serde_json::json;
     #[cfg(target_arch = "wasm32")]

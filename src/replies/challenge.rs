@@ -3,7 +3,7 @@
 
 use crate::config::McpConfig;
 use crate::json::ObjectWriter;
-use crate::response::Response;
+use crate::replies::Response;
 
 /// The kind of bearer failure; decides status and `error` (RFC 6750 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]

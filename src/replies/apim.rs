@@ -1,14 +1,14 @@
 //! The 401s APIM clients already know how to read: APIM's JSON body and
 //! messages, word for word, and its `AzureApiManagementKey` challenge.
 
-use crate::challenge::quote;
 use crate::config::SubscriptionConfig;
 use crate::json::ObjectWriter;
-use crate::response::Response;
+use crate::replies::challenge::quote;
+use crate::replies::Response;
 
-pub(super) const MISSING_MESSAGE: &str = "Access denied due to missing subscription key. \
+pub(crate) const MISSING_MESSAGE: &str = "Access denied due to missing subscription key. \
      Make sure to include subscription key when making requests to an API.";
-pub(super) const INVALID_MESSAGE: &str = "Access denied due to invalid subscription key. \
+pub(crate) const INVALID_MESSAGE: &str = "Access denied due to invalid subscription key. \
      Make sure to provide a valid key for an active subscription.";
 
 pub fn missing_key_response(cfg: &SubscriptionConfig) -> Response {

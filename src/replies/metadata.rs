@@ -3,7 +3,7 @@
 
 use crate::config::{Config, McpConfig};
 use crate::json::ObjectWriter;
-use crate::response::Response;
+use crate::replies::Response;
 
 /// Where clients look first (RFC 9728 §3.1 without a path suffix).
 pub const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
