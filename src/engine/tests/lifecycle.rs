@@ -3,6 +3,8 @@
 //! decision depends on; everything before it holds the stream.
 
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {

@@ -1,6 +1,8 @@
 //! Keys across the lifecycle: waiting, bounds, and a refresh that finds
 //! the same keys.
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 #[test]
 fn a_refresh_with_the_same_keys_keeps_verified_tokens_cached() {
