@@ -121,10 +121,10 @@ def client_credentials(form: Mapping[str, Sequence[str]], authorization: str | N
         raise TokenError(401, "invalid_client", 7000215,
                          "Invalid client secret provided. Ensure the secret being sent in the request is the "
                          f"client secret value, not the client secret ID, for a secret added to app '{client_id}'.")
-    resource, app_id = _resource(scope, tenant, registry)
-    if "resource" in values and values["resource"] not in _identifier_uris(app_id, registry):
+    if "resource" in values and values["resource"] not in _identifier_uris(scope, registry):
         raise TokenError(400, "invalid_target", 9010010,
                          "The resource parameter provided in the request doesn't match with the requested scopes.")
+    resource, app_id = _resource(scope, tenant, registry)
     roles = client.roles_for(app_id)
     extra = {"roles": roles} if roles else {}
     if directory.token_version(app_id) == 1:
@@ -150,11 +150,16 @@ def _client_authentication(values: Mapping[str, str], authorization: str | None)
     return client_id, values.get("client_secret")
 
 
-def _identifier_uris(app_id: str, registry: Registry | None) -> list[str]:
-    """The API app's identifier URIs (RFC 8707 `resource` must be one of them); an app
+def _identifier_uris(scope: str, registry: Registry | None) -> list[str]:
+    """The identifier URIs of the API app the (first) scope names: RFC 8707 `resource`
+    must be one of them. Checked before the scope itself, as the SDKs meet it; an app
     that is not registered has only `api://<app-id>`."""
-    app = registry.app(app_id) if registry is not None else None
-    return app.identifier_uris if app is not None else [f"api://{app_id}"]
+    named = scope.split()[0].rpartition("/")[0] if scope.split() else ""
+    app = registry.app_for(named) if registry is not None else None
+    if app is not None:
+        return app.identifier_uris
+    app_id = named.removeprefix("api://")
+    return [f"api://{app_id.lower()}" if GUID.match(app_id) else named]
 
 
 def _resource(scope: str, tenant: str, registry: Registry | None = None) -> tuple[str, str]:
