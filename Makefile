@@ -81,7 +81,7 @@ test-wasm: wasm-bindgen-cli ## layer 2: the pure core compiled to wasm32, run by
 	@command -v node >/dev/null || { echo "test-wasm: node is missing (apt-get install nodejs)" >&2; exit 1; }
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(WASM_BINDGEN_RUNNER) $(WASM_CARGO) test --lib $(WASM_TEST_CONFIG)
 
-test-integration: wasm venv mcp-server-deps ## layer 3: Envoy + the built filter, pytest tests/integration
+test-integration: wasm venv mcp-server-deps mcp-client-deps browser-deps ## layer 3: Envoy + the built filter, pytest tests/integration
 	@if [ -z "$$(find tests/integration \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit 2>/dev/null)" ]; then \
 	  echo "test-integration: no test files under tests/integration yet: layer skipped"; \
 	  mkdir -p $(TEST_LOGS) && touch $(TEST_LOGS)/integration.skipped; \

@@ -15,6 +15,11 @@ request. Two things in that token request break against Entra:
 
 `EntraClientCredentialsProvider` changes only the token request: no `resource`, and
 the `.default` scope. Everything before it stays the SDK's.
+
+It can go once the stock provider's two choices are right (test_mcp_sdk_direct_entra.py
+shows both): its `resource` (the protected resource metadata's `resource`, i.e. the
+MCP URL) is an identifier URI of the API app, and the scope it picks (the challenge's,
+else the metadata's `scopes_supported`) is `<that URI>/.default`.
 """
 
 from __future__ import annotations

@@ -100,7 +100,7 @@ def reserve_port() -> int:
 
 def start_mcp_envoy(factory, issuer: Issuer, mcp_server, *, rules: Sequence[Mapping] = MCP_RULES,
                     claims_to_headers: Mapping[str, str] = CLAIM_HEADERS, attempts: int = 3,
-                    **sections: Any) -> McpEndpoint:
+                    scopes: Sequence[str] = DELEGATED_SCOPES, **sections: Any) -> McpEndpoint:
     """Envoy + entra-guard (`mcp` block naming its own address) → the MCP server.
 
     The port is reserved before Envoy starts because the filter configuration must
@@ -108,7 +108,7 @@ def start_mcp_envoy(factory, issuer: Issuer, mcp_server, *, rules: Sequence[Mapp
     tries again with a new one."""
     for attempt in range(attempts):
         port = reserve_port()
-        config = filter_config(issuer, mcp=mcp_block(f"http://127.0.0.1:{port}"), rules=list(rules),
+        config = filter_config(issuer, mcp=mcp_block(f"http://127.0.0.1:{port}", scopes=scopes), rules=list(rules),
                                claims_to_headers=dict(claims_to_headers), **sections)
         # allow_on_headers_stop_iteration: the per-tool rules read the JSON-RPC body
         # while the headers wait (see bootstrap.wasm_filter).

@@ -62,6 +62,27 @@ def _register_client(issuer: Issuer, _query, body) -> dict:
     return {"client_id": client.client_id}
 
 
+def _register_api(issuer: Issuer, _query, body) -> dict:
+    """Body: app_id, identifier_uris (list), scopes (list), user_roles (list)."""
+    app = issuer.register_api(body["app_id"], body.get("identifier_uris"), body.get("scopes", []),
+                              body.get("user_roles", []))
+    return {"app_id": app.app_id, "identifier_uris": app.identifier_uris, "scopes": app.scopes}
+
+
+def _register_public_client(issuer: Issuer, _query, body) -> dict:
+    client = issuer.register_public_client(body["client_id"], body["redirect_uris"], body.get("name", "MCP client"))
+    return {"client_id": client.client_id, "redirect_uris": client.redirect_uris}
+
+
+def _sign_in(issuer: Issuer, _query, body) -> dict:
+    issuer.set_sign_in(body["mode"])
+    return {"sign_in": issuer.sign_in}
+
+
+def _revoke_refresh_tokens(issuer: Issuer, _query, _body) -> dict:
+    return {"revoked": issuer.grants.revoke_refresh_tokens()}
+
+
 def _token_version(issuer: Issuer, _query, body) -> dict:
     issuer.set_token_version(body["app_id"], int(body["version"]))
     return {"app_id": body["app_id"], "version": int(body["version"])}
@@ -103,6 +124,10 @@ ROUTES: dict[tuple[str, str], Handler] = {
     ("GET", "/_admin/requests"): _requests,
     ("POST", "/_admin/clients"): _register_client,
     ("POST", "/_admin/token-version"): _token_version,
+    ("POST", "/_admin/apis"): _register_api,
+    ("POST", "/_admin/public-clients"): _register_public_client,
+    ("POST", "/_admin/sign-in"): _sign_in,
+    ("POST", "/_admin/refresh-tokens/revoke"): _revoke_refresh_tokens,
     ("POST", "/_admin/tenants"): _add_tenant,
     ("GET", "/_admin/signing-key"): _signing_key,
     ("POST", "/_admin/mint"): _mint,

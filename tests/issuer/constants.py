@@ -24,3 +24,14 @@ TENANT_TEMPLATE = "{tenantid}"
 V1_ISSUER_TEMPLATE = "https://sts.windows.net/{tenant}/"
 
 TOKEN_LIFETIME_SECONDS = 3600
+
+# The API app's delegated scopes (what `api://<app>/<scope>` may name) by default.
+DEFAULT_API_SCOPES = ("calculator.add", "calculator.multiply", "calculator.divide")
+
+# A public client (an MCP client app: no secret) registered by default for the user sign-in flow;
+# its loopback redirect URIs have no port, so they match any port (as Entra's do).
+DEFAULT_PUBLIC_CLIENT_ID = "b1b1b1b1-0000-4000-8000-000000000002"
+DEFAULT_REDIRECT_URIS = (
+    "http://localhost/callback", "http://127.0.0.1/callback",
+    "http://localhost/oauth/callback", "http://127.0.0.1/oauth/callback",
+)

@@ -1,6 +1,7 @@
 """HTTP handling of the simulator: routing, counting, and playing faults on the wire.
 
-Entra's endpoints are answered from `documents` and `token_endpoint`; `/_admin/`
+Entra's endpoints are answered from `documents`, `token_endpoint` (client
+credentials), `authorize` and `user_token` (the user sign-in flow); `/_admin/`
 goes to `admin`. Faults that need the socket itself (truncated bodies, hangs,
 resets) are played here.
 """
@@ -20,7 +21,9 @@ from typing import TYPE_CHECKING
 from . import admin, documents
 from .counters import RequestRecord
 from .faults import HANG_LIMIT_SECONDS, Fault
+from .authorize import authorize
 from .token_endpoint import TokenError, client_credentials
+from .user_token import USER_GRANTS, user_grant
 
 if TYPE_CHECKING:
     from .issuer import Issuer
@@ -36,6 +39,8 @@ ROUTES = [
     ("GET", re.compile(_TENANT + r"/discovery/v2\.0/keys"), "jwks", "jwks"),
     ("GET", re.compile(_TENANT + r"/discovery/keys"), "jwks", "jwks"),
     ("POST", re.compile(_TENANT + r"/oauth2/v2\.0/token"), "token", "token"),
+    ("GET", re.compile(_TENANT + r"/oauth2/v2\.0/authorize"), "authorize", "authorize"),
+    ("POST", re.compile(_TENANT + r"/oauth2/v2\.0/authorize"), "authorize", "authorize"),
 ]
 
 
@@ -45,6 +50,7 @@ class Answer:
     body: bytes
     content_type: str = JSON
     cache_control: str | None = None
+    location: str | None = None
 
     @classmethod
     def json(cls, status: int, value, cache_control: str | None = None) -> Answer:
@@ -83,23 +89,26 @@ class IssuerHandler(BaseHTTPRequestHandler):
         if endpoint is None:
             self._send(Answer.json(404, {"error": "not_found", "path": path}))
             return
-        answer = self._answer(endpoint, tenant, body)
-        fault = self.issuer.fault_board.take(kind)
+        answer = self._answer(endpoint, tenant, body, query)
+        fault = self.issuer.fault_board.take(kind) if kind != "authorize" else None
         if fault is None:
             self._send(answer)
         else:
             self._play(fault, answer)
 
     def _route(self, path: str) -> tuple[str, str, str | None]:
+        found = ("other", "", None)
         for method, pattern, kind, endpoint in ROUTES:
             match = pattern.fullmatch(path)
+            if match and method == self.command:
+                return kind, match["tenant"], endpoint
             if match:
-                return kind, match["tenant"], endpoint if method == self.command else None
-        return "other", "", None
+                found = (kind, match["tenant"], None)
+        return found
 
-    def _answer(self, endpoint: str, tenant: str, body: bytes) -> Answer:
+    def _answer(self, endpoint: str, tenant: str, body: bytes, query: str) -> Answer:
         issuer = self.issuer
-        if not issuer.knows_tenant(tenant, for_tokens=endpoint == "token"):
+        if not issuer.knows_tenant(tenant, for_tokens=endpoint in ("token", "authorize")):
             return Answer.json(400, documents.tenant_not_found(tenant))
         base = issuer.base_url
         if endpoint == "discovery_v2":
@@ -108,10 +117,20 @@ class IssuerHandler(BaseHTTPRequestHandler):
             return Answer.json(200, documents.discovery_v1(base, tenant), DOCUMENT_CACHE_CONTROL)
         if endpoint == "jwks":
             return Answer.json(200, documents.jwks(base, tenant, issuer.keys.published()), DOCUMENT_CACHE_CONTROL)
+        if endpoint == "authorize":
+            source = body.decode("utf-8", "replace") if self.command == "POST" else query
+            params = dict(urllib.parse.parse_qsl(source, keep_blank_values=True))
+            reply = authorize(params, self.command, tenant, issuer.registry, issuer.grants, issuer.sign_in)
+            return Answer(reply.status, reply.body, reply.content_type, location=reply.location)
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+        values = {name: items[0] for name, items in form.items() if items}
         try:
-            token = client_credentials(form, self.headers.get("Authorization"), tenant,
-                                       issuer.directory, issuer.minter(tenant))
+            if values.get("grant_type") in USER_GRANTS:
+                token = user_grant(values, tenant, issuer.registry, issuer.grants,
+                                   issuer.directory.token_version, issuer.minter(tenant))
+            else:
+                token = client_credentials(form, self.headers.get("Authorization"), tenant,
+                                           issuer.directory, issuer.minter(tenant), issuer.registry)
         except TokenError as error:
             return Answer.json(error.status, error.body)
         return Answer.json(200, token)
@@ -137,6 +156,8 @@ class IssuerHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", answer.content_type)
         if answer.cache_control:
             self.send_header("Cache-Control", answer.cache_control)
+        if answer.location:
+            self.send_header("Location", answer.location)
         self.send_header("Content-Length", str(len(answer.body) if declared_length is None else declared_length))
         self.end_headers()
         self._write(answer.body)

@@ -1,4 +1,6 @@
-"""An Entra ID simulator: OIDC discovery, JWKS, client-credentials tokens, faults.
+"""An Entra ID simulator: OIDC discovery, JWKS, client-credentials tokens, faults, and the
+user sign-in flow (authorization code + PKCE S256, a test user who consents, refresh
+tokens) of registered public clients for registered API apps.
 
 Its base URL plays the Entra authority (`http://127.0.0.1:PORT` instead of
 `https://login.microsoftonline.com`). In tests::
@@ -28,10 +30,16 @@ if __package__ in (None, ""):  # run as a script: import the package, not this f
     __package__ = "issuer"  # noqa: A001 - makes the relative imports below work
 
 from . import documents
+from .apps import ApiApp, PublicClient, Registry, as_list
+from .authorize import SIGN_IN_MODES
 from .constants import (
+    DEFAULT_API_APP_ID,
+    DEFAULT_API_SCOPES,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_ROLES,
     DEFAULT_CLIENT_SECRET,
+    DEFAULT_PUBLIC_CLIENT_ID,
+    DEFAULT_REDIRECT_URIS,
     DEFAULT_TENANT,
     MULTI_TENANT_ALIASES,
     TOKEN_LIFETIME_SECONDS,
@@ -42,6 +50,7 @@ from .handler import IssuerHandler
 from .keys import KeyPair, KeyRing, key_pool
 from .token_endpoint import Client, Directory
 from .tokens import TokenMinter
+from .user_grants import Grants
 from support.background import BackgroundServer  # noqa: E402 - `tests/` is on sys.path
 
 
@@ -58,6 +67,7 @@ class Issuer:
         lifetime: int = TOKEN_LIFETIME_SECONDS,
         clock: Callable[[], float] = time.time,
         verbose: bool = False,
+        sign_in: str = "page",
     ):
         if not tenants:
             raise ValueError("at least one tenant")
@@ -66,6 +76,12 @@ class Issuer:
         self.directory = Directory()
         for client in clients if clients is not None else [_default_client()]:
             self.directory.register(client)
+        self.registry = Registry()
+        self.registry.register_api(ApiApp(DEFAULT_API_APP_ID, scopes=list(DEFAULT_API_SCOPES)))
+        self.registry.register_public_client(PublicClient(DEFAULT_PUBLIC_CLIENT_ID, list(DEFAULT_REDIRECT_URIS)))
+        self.grants = Grants(clock)
+        self.sign_in = "page"
+        self.set_sign_in(sign_in)
         self.fault_board = FaultBoard()
         self.request_counters = Counters()
         self.lifetime = lifetime
@@ -130,6 +146,9 @@ class Issuer:
     def token_url(self, tenant: str | None = None) -> str:
         return f"{self.base_url}/{tenant or self.tenant_id}/oauth2/v2.0/token"
 
+    def authorize_url(self, tenant: str | None = None) -> str:
+        return f"{self.base_url}/{tenant or self.tenant_id}/oauth2/v2.0/authorize"
+
     def issuer_v2(self, tenant: str | None = None) -> str:
         return documents.v2_issuer(self.base_url, tenant or self.tenant_id)
 
@@ -157,6 +176,29 @@ class Issuer:
         client = Client(client_id, secret, roles if isinstance(roles, dict) else list(roles))
         self.directory.register(client)
         return client
+
+    def register_api(self, app_id: str, identifier_uris: str | Sequence[str] | None = None,
+                     scopes: Sequence[str] = (), user_roles: Sequence[str] = ()) -> ApiApp:
+        """Register (or replace) an API app: its identifier URIs (`api://<app-id>` when
+        none; the 2026 way adds the MCP server's HTTPS URL), delegated scopes, and the app
+        roles assigned to the test user."""
+        return self.registry.register_api(ApiApp(app_id, as_list(identifier_uris), list(scopes), list(user_roles)))
+
+    def api(self, app_id: str = DEFAULT_API_APP_ID) -> ApiApp | None:
+        return self.registry.app(app_id)
+
+    def register_public_client(self, client_id: str, redirect_uris: str | Sequence[str],
+                               name: str = "MCP client (test)") -> PublicClient:
+        """A public client for the user sign-in flow; a loopback redirect URI without a
+        port (`http://127.0.0.1/callback`) matches any port."""
+        return self.registry.register_public_client(PublicClient(client_id, as_list(redirect_uris), name))
+
+    def set_sign_in(self, mode: str) -> None:
+        """`page`: the authorize endpoint shows a consent page (one click on Accept);
+        `auto`: it redirects with a code at once (HTTP clients without a browser)."""
+        if mode not in SIGN_IN_MODES:
+            raise ValueError(f"sign-in mode must be one of {', '.join(SIGN_IN_MODES)}")
+        self.sign_in = mode
 
     def set_token_version(self, app_id: str, version: int) -> None:
         """Make the token endpoint issue v1 or v2 tokens for the API `app_id`."""
@@ -220,12 +262,22 @@ class Issuer:
             "keys": self.keys.snapshot(),
             "faults": self.faults(),
             "directory": self.directory.snapshot(),
+            "registry": self.registry.snapshot(),
+            "grants": self.grants.snapshot(),
+            "sign_in": self.sign_in,
             "counters": self.counters(),
         }
 
 
 def _default_client() -> Client:
     return Client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, list(DEFAULT_CLIENT_ROLES))
+
+
+def _split_api(rest: str) -> tuple[list[str], list[str]]:
+    """`URI[,URI]:SCOPE[,SCOPE]` where the URIs contain colons themselves: the scopes are
+    after the last colon."""
+    uris, _, scopes = rest.rpartition(":")
+    return [u for u in uris.split(",") if u], [s for s in scopes.split(",") if s]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -236,14 +288,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", help="derive keys from this seed (same keys in every run)")
     parser.add_argument("--client", action="append", default=[], metavar="ID:SECRET[:ROLE,ROLE]",
                         help="register a confidential client (repeatable; a default one always exists)")
+    parser.add_argument("--api", action="append", default=[], metavar="APP_ID:URI[,URI]:SCOPE[,SCOPE]",
+                        help="register an API app with identifier URIs and delegated scopes (repeatable)")
+    parser.add_argument("--public-client", action="append", default=[], metavar="ID=REDIRECT[,REDIRECT]",
+                        help="register a public client with redirect URIs (repeatable; a default one exists)")
+    parser.add_argument("--sign-in", choices=SIGN_IN_MODES, default="page",
+                        help="page: consent page with an Accept button; auto: redirect with a code at once")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
     issuer = Issuer(port=args.port, host=args.host, tenants=args.tenant or [DEFAULT_TENANT],
-                    seed=args.seed, verbose=args.verbose)
+                    seed=args.seed, verbose=args.verbose, sign_in=args.sign_in)
     for spec in args.client:
         client_id, secret, roles = (spec.split(":", 2) + [""])[:3]
         issuer.register_client(client_id, secret, [r for r in roles.split(",") if r])
+    for spec in args.api:
+        app_id, uris, scopes = (spec.split(":", 1)[0], *_split_api(spec.split(":", 1)[1] if ":" in spec else ""))
+        issuer.register_api(app_id, uris or None, scopes)
+    for spec in args.public_client:
+        client_id, _, redirects = spec.partition("=")
+        issuer.register_public_client(client_id, [r for r in redirects.split(",") if r])
     issuer.start()
     print(f"entra simulator on {issuer.base_url} tenants={','.join(issuer.tenants)} "
           f"signing kid={issuer.keys.signing.kid}", flush=True)

@@ -2,8 +2,8 @@
 
 Only what a service client (or an MCP client after its own login) meets: client
 authentication by secret (form or HTTP Basic), `scope=<resource>/.default`, and
-Entra's error answers, including AADSTS9010010 for the RFC 8707 `resource`
-parameter that MCP clients send and Entra refuses.
+Entra's error answers, including AADSTS9010010 for an RFC 8707 `resource`
+parameter that is not one of the API app's identifier URIs.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .apps import Registry
 from .documents import entra_error
 from .tokens import TokenMinter
 
@@ -93,7 +94,7 @@ def _missing(parameter: str) -> TokenError:
 
 
 def client_credentials(form: Mapping[str, Sequence[str]], authorization: str | None,
-                       tenant: str, directory: Directory, minter: TokenMinter) -> dict:
+                       tenant: str, directory: Directory, minter: TokenMinter, registry: Registry | None = None) -> dict:
     """The token response for a client-credentials request, or raises `TokenError`."""
     values = {name: items[0] for name, items in form.items() if items}
     grant = values.get("grant_type")
@@ -103,9 +104,6 @@ def client_credentials(form: Mapping[str, Sequence[str]], authorization: str | N
         raise TokenError(400, "unsupported_grant_type", 70003,
                          f"The app requested an unsupported grant type '{grant}'.")
     client_id, secret = _client_authentication(values, authorization)
-    if "resource" in values:
-        raise TokenError(400, "invalid_target", 9010010,
-                         "The resource parameter provided in the request doesn't match with the requested scopes.")
     scope = values.get("scope")
     if scope is None:
         raise _missing("scope")
@@ -123,7 +121,10 @@ def client_credentials(form: Mapping[str, Sequence[str]], authorization: str | N
         raise TokenError(401, "invalid_client", 7000215,
                          "Invalid client secret provided. Ensure the secret being sent in the request is the "
                          f"client secret value, not the client secret ID, for a secret added to app '{client_id}'.")
-    resource, app_id = _resource(scope, tenant)
+    if "resource" in values and values["resource"] not in _identifier_uris(scope, registry):
+        raise TokenError(400, "invalid_target", 9010010,
+                         "The resource parameter provided in the request doesn't match with the requested scopes.")
+    resource, app_id = _resource(scope, tenant, registry)
     roles = client.roles_for(app_id)
     extra = {"roles": roles} if roles else {}
     if directory.token_version(app_id) == 1:
@@ -149,7 +150,19 @@ def _client_authentication(values: Mapping[str, str], authorization: str | None)
     return client_id, values.get("client_secret")
 
 
-def _resource(scope: str, tenant: str) -> tuple[str, str]:
+def _identifier_uris(scope: str, registry: Registry | None) -> list[str]:
+    """The identifier URIs of the API app the (first) scope names: RFC 8707 `resource`
+    must be one of them. Checked before the scope itself, as the SDKs meet it; an app
+    that is not registered has only `api://<app-id>`."""
+    named = scope.split()[0].rpartition("/")[0] if scope.split() else ""
+    app = registry.app_for(named) if registry is not None else None
+    if app is not None:
+        return app.identifier_uris
+    app_id = named.removeprefix("api://")
+    return [f"api://{app_id.lower()}" if GUID.match(app_id) else named]
+
+
+def _resource(scope: str, tenant: str, registry: Registry | None = None) -> tuple[str, str]:
     """(resource as requested, API app id) from `scope=<resource>/.default`."""
     scopes = scope.split()
     if len(scopes) != 1 or not scopes[0].endswith(DEFAULT_SUFFIX):
@@ -158,6 +171,9 @@ def _resource(scope: str, tenant: str) -> tuple[str, str]:
                          "have a scope value with /.default suffixed to the resource identifier "
                          "(application ID URI).")
     resource = scopes[0][: -len(DEFAULT_SUFFIX)]
+    registered = registry.app_for(resource) if registry is not None else None
+    if registered is not None:
+        return resource, registered.app_id
     app = resource.removeprefix("api://")
     if GUID.match(app):
         return resource, app.lower()
