@@ -26,21 +26,25 @@ bench-smoke: wasm venv bench-tools ## tiny bench run (1 s cells): checks the ben
 # (made once, then reused: `make wasm` there is incremental). A directory that was
 # deleted while git still lists it is re-added with -f; nothing else is removed.
 REF ?=
-BENCH_REF_ROOT := target/bench
+BENCH_REF_ROOT  := target/bench
+# Evaluated only by bench-compare's recipe (recursive variables).
+BENCH_REF_SHA    = $(if $(REF),$(shell git rev-parse --verify --quiet '$(REF)^{commit}'))
+BENCH_REF_SHORT  = $(shell git rev-parse --short=7 $(BENCH_REF_SHA))
+BENCH_REF_DIR    = $(BENCH_REF_ROOT)/ref-$(BENCH_REF_SHORT)
+BENCH_REF_LABEL  = $(if $(filter $(BENCH_REF_SHORT),$(REF)),$(REF),$(REF) ($(BENCH_REF_SHORT)))
 
+# One step per recipe line: `make -n` runs only the line with $(MAKE), as make does.
 bench-compare: wasm venv bench-tools ## REF=<git ref>: this build against REF's, one Envoy, req/s + CPU/request, current/ref (BENCH_ROUNDS>=3 for a verdict)
 	@[ -n "$(REF)" ] || { echo "bench-compare: say which build to compare with: make bench-compare REF=<git ref>" >&2; exit 1; }
-	@sha=$$(git rev-parse --verify --quiet "$(REF)^{commit}") || { echo "bench-compare: $(REF) is not a commit here" >&2; exit 1; }; \
-	dir=$(BENCH_REF_ROOT)/ref-$$(git rev-parse --short=7 $$sha); \
-	if [ -e "$$dir/.git" ]; then \
-	  [ "$$(git -C "$$dir" rev-parse HEAD)" = "$$sha" ] || { echo "bench-compare: $$dir is not at $$sha (moved by hand?): remove it with git worktree remove" >&2; exit 1; }; \
-	  echo "bench-compare: reusing $$dir"; \
+	@[ -n "$(BENCH_REF_SHA)" ] || { echo "bench-compare: $(REF) is not a commit here" >&2; exit 1; }
+	@if [ -e "$(BENCH_REF_DIR)/.git" ]; then \
+	  [ "$$(git -C "$(BENCH_REF_DIR)" rev-parse HEAD)" = "$(BENCH_REF_SHA)" ] || { echo "bench-compare: $(BENCH_REF_DIR) is not at $(BENCH_REF_SHA) (moved by hand?): git worktree remove it" >&2; exit 1; }; \
+	  echo "bench-compare: reusing $(BENCH_REF_DIR)"; \
 	else \
-	  mkdir -p $(BENCH_REF_ROOT); \
-	  git worktree add -f --detach "$$dir" $$sha; \
-	fi; \
-	$(MAKE) -C "$$dir" wasm; \
-	$(BENCH_PYTHON) bench/run.py --ref-wasm "$$dir/$(WASM)" --ref-label "$(REF) ($$(git rev-parse --short=7 $$sha))" $(BENCH_ARGS)
+	  mkdir -p $(BENCH_REF_ROOT) && git worktree add -f --detach "$(BENCH_REF_DIR)" $(BENCH_REF_SHA); \
+	fi
+	$(MAKE) -C "$(BENCH_REF_DIR)" wasm
+	$(BENCH_PYTHON) bench/run.py --ref-wasm "$(BENCH_REF_DIR)/$(WASM)" --ref-label "$(BENCH_REF_LABEL)" $(BENCH_ARGS)
 
 # wrk (Debian package, the Makefile's tools-wrk) drives the load; taskset (util-linux)
 # pins it apart from Envoy.
