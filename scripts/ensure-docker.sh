@@ -2,6 +2,8 @@
 # Make sure a Docker engine answers and docker-compose is installed.
 #
 #   scripts/ensure-docker.sh            # idempotent; prints one line when all is there
+#   scripts/ensure-docker.sh --compose-only   # docker-compose alone (`docker-compose config`
+#                                             # needs no engine): installs it, starts nothing
 #
 # 1. `docker` or `docker-compose` missing: install Debian's docker.io (engine
 #    20.10) and docker-compose (1.29) with apt-get (needs root).
@@ -18,7 +20,21 @@ die() { log "$*"; exit 1; }
 DOCKERD_LOG=${DOCKERD_LOG:-/tmp/entra-guard-dockerd.log}
 DOCKER_WAIT_SECONDS=${DOCKER_WAIT_SECONDS:-60}
 is_root() { [ "$(id -u)" = 0 ]; }
+# apt-get waits (up to 10 min) for another apt-get holding the dpkg lock instead of failing.
 engine_answers() { docker info >/dev/null 2>&1; }
+
+if [ "${1:-}" = --compose-only ]; then
+  if ! command -v docker-compose >/dev/null; then
+    is_root || die "docker-compose is missing and only root can install it: sudo apt-get install -y docker-compose (or run this as root)"
+    command -v apt-get >/dev/null || die "docker-compose is missing (install it with your package manager)"
+    log "installing Debian's docker-compose (without the engine)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q -o DPkg::Lock::Timeout=600
+    apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends docker-compose
+  fi
+  log "docker-compose $(docker-compose version --short 2>/dev/null || echo '?')"
+  exit 0
+fi
 
 # An engine that already answers (local, or DOCKER_HOST) only needs docker-compose.
 if ! command -v docker >/dev/null || ! command -v docker-compose >/dev/null \
@@ -26,9 +42,9 @@ if ! command -v docker >/dev/null || ! command -v docker-compose >/dev/null \
   is_root || die "docker/docker-compose missing; as root: apt-get install -y docker.io docker-compose"
   log "installing Debian's docker.io and docker-compose"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
+  apt-get update -q -o DPkg::Lock::Timeout=600
   # With recommends (apparmor among them: an AppArmor kernel needs its parser to start containers).
-  apt-get install -y -q docker.io docker-compose
+  apt-get install -y -q -o DPkg::Lock::Timeout=600 docker.io docker-compose
 fi
 
 if engine_answers; then

@@ -48,7 +48,7 @@ class Wrk:
                  max_seconds: int = 60):
         binary = shutil.which("wrk")
         if binary is None:
-            pytest.fail("wrk is not installed (Debian: apt-get install wrk; .ci/run installs it)", pytrace=False)
+            pytest.fail("wrk is not installed (Debian: apt-get install wrk; `make test-integration` installs it as root)", pytrace=False)
         self.tokens_file = workdir / "wrk-tokens.txt"
         self.tokens_file.write_text("\n".join(tokens) + "\n")
         self.command = [binary, "-t1", f"-c{connections}", f"-d{max_seconds}s", "--timeout", "10s",
