@@ -221,3 +221,71 @@ impl<'de> Visitor<'de> for FieldVisitor {
         IgnoredAny.visit_map(map).map(|_| Field::Other)
     }
 }
+
+/// What serde_json does unasked, pinned: skipping at any depth, UTF-8.
+#[cfg(test)]
+mod tests {
+    use crate::mcp::{read_call, McpBodyError, McpCall};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    fn read(body: &str) -> Result<McpCall, McpBodyError> {
+        read_call(body.as_bytes(), &[])
+    }
+
+    fn call(method: &str, name: Option<&str>) -> McpCall {
+        McpCall {
+            method: Some(method.to_string()),
+            name: name.map(str::to_string),
+        }
+    }
+
+    /// Members the filter does not read are skipped at any depth, as the
+    /// filter's own reader skipped them (serde_json's skipping neither recurses
+    /// nor counts toward its 128-level limit); what is read stays shallow.
+    #[test]
+    fn deep_members_the_filter_skips_are_accepted() {
+        let deep = |depth: usize| format!("{}1{}", "[{\"k\":".repeat(depth), "}]".repeat(depth));
+        let arguments = format!(
+            r#"{{"method":"tools/call","params":{{"name":"add","arguments":{}}},"id":{}}}"#,
+            deep(50_000),
+            deep(200)
+        );
+        assert_eq!(read(&arguments), Ok(call("tools/call", Some("add"))));
+        // A target that is a deep array is skipped too, then refused as such.
+        let target = format!(
+            r#"{{"method":"tools/call","params":{{"name":{}}}}}"#,
+            deep(50_000)
+        );
+        assert_eq!(read(&target), Err(McpBodyError::TargetNotString));
+        let untargeted = format!(r#"{{"method":"ping","params":{{"uri":{}}}}}"#, deep(50_000));
+        assert_eq!(read(&untargeted), Ok(call("ping", None)));
+        // Still checked for syntax: one bracket short is refused.
+        let short = format!(r#"{{"method":"ping","x":{}}}"#, &deep(300)[1..]);
+        assert_eq!(read(&short), Err(McpBodyError::Unreadable));
+    }
+
+    /// The body is UTF-8 throughout, also in members the filter skips
+    /// (serde_json checks only the strings it decodes); a lone surrogate escape
+    /// is refused where the filter reads it, skipped elsewhere as servers'
+    /// parsers (JavaScript, Python) accept it.
+    #[test]
+    fn the_body_is_utf8_and_read_strings_are_unicode() {
+        for body in [
+            &b"{\"method\":\"tools/list\",\"x\":\"\xff\"}"[..],
+            b"{\"method\":\"tools/list\",\"\xc3\":1}",
+            b"{\"method\":\"tools/list\"} \xff",
+            br#"{"method":"tools/call","params":{"name":"\ud800"}}"#,
+            br#"{"method":"tools/\udc00call","params":{"name":"a"}}"#,
+        ] {
+            assert_eq!(
+                read_call(body, &[]),
+                Err(McpBodyError::Unreadable),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let skipped = br#"{"method":"tools/list","x":"\ud800","params":{"y":["\udfff"]}}"#;
+        assert_eq!(read_call(skipped, &[]), Ok(call("tools/list", None)));
+    }
+}
