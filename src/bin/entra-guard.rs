@@ -3,7 +3,6 @@
 //! the very parser the filter runs.
 
 use entra_guard::config::{self, Config, Tenancy};
-use entra_guard::json::ObjectWriter;
 use entra_guard::subscription::{is_acceptable_key, key_digest_hex, MAX_KEY_BYTES};
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -85,13 +84,20 @@ fn hash_key(name: Option<&str>) -> Result<String, String> {
         return Err("key must be visible ASCII (no spaces or control characters)".into());
     }
     let digest = key_digest_hex(key);
-    Ok(match name {
-        Some(name) => ObjectWriter::new()
-            .string("name", name)
-            .string("sha256", &digest)
-            .finish(),
-        None => digest,
-    })
+    match name {
+        Some(name) => key_entry(name, &digest),
+        None => Ok(digest),
+    }
+}
+
+/// `{"name":...,"sha256":...}`: an entry of `subscription.keys`.
+fn key_entry(name: &str, sha256: &str) -> Result<String, String> {
+    #[derive(serde::Serialize)]
+    struct KeyEntry<'a> {
+        name: &'a str,
+        sha256: &'a str,
+    }
+    serde_json::to_string(&KeyEntry { name, sha256 }).map_err(|e| e.to_string())
 }
 
 /// What `echo` or a here-string adds; anything else is part of the key.

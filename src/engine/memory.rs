@@ -134,14 +134,16 @@ impl RequestSource for MemoryRequest {
 
 /// The discovery document the authority of `config` would serve.
 pub fn discovery_for(config: &crate::config::Config) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Discovery<'a> {
+        issuer: &'a str,
+        jwks_uri: String,
+    }
     let e = &config.entra;
-    crate::json::ObjectWriter::new()
-        .string("issuer", &e.discovery_issuer)
-        .string(
-            "jwks_uri",
-            &format!("{}/{}/discovery/v2.0/keys", e.authority, e.discovery_tenant),
-        )
-        .into_bytes()
+    crate::replies::to_json(&Discovery {
+        issuer: &e.discovery_issuer,
+        jwks_uri: format!("{}/{}/discovery/v2.0/keys", e.authority, e.discovery_tenant),
+    })
 }
 
 /// Runs the engine's first key fetch to its end against `jwks`, as the

@@ -2,9 +2,9 @@
 //! messages, word for word, and its `AzureApiManagementKey` challenge.
 
 use crate::config::SubscriptionConfig;
-use crate::json::ObjectWriter;
 use crate::replies::challenge::quote;
-use crate::replies::Response;
+use crate::replies::{to_json, Response};
+use serde::Serialize;
 
 pub(crate) const MISSING_MESSAGE: &str = "Access denied due to missing subscription key. \
      Make sure to include subscription key when making requests to an API.";
@@ -30,12 +30,19 @@ pub fn challenge(cfg: &SubscriptionConfig) -> String {
     )
 }
 
+/// APIM's body, members in its order (`statusCode` first).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApimBody<'a> {
+    status_code: u16,
+    message: &'a str,
+}
+
 fn denial(cfg: &SubscriptionConfig, message: &str) -> Response {
-    // Field order follows APIM's body (`statusCode` first).
-    let body = ObjectWriter::new()
-        .number("statusCode", 401)
-        .string("message", message)
-        .into_bytes();
+    let body = to_json(&ApimBody {
+        status_code: 401,
+        message,
+    });
     Response::json(401, body)
         .with_header("www-authenticate", challenge(cfg))
         .with_header("access-control-allow-origin", "*")

@@ -2,8 +2,8 @@
 //! bodies that go with them.
 
 use crate::config::McpConfig;
-use crate::json::ObjectWriter;
-use crate::replies::Response;
+use crate::replies::{to_json, Response};
+use serde::Serialize;
 
 /// The kind of bearer failure; decides status and `error` (RFC 6750 §3.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,10 +118,15 @@ pub fn bad_request_response(description: &'static str) -> Response {
 
 /// `{"error": ..., "error_description": ...}` (RFC 6750 §3 in a body).
 fn error_body(error: &str, description: &str) -> Vec<u8> {
-    ObjectWriter::new()
-        .string("error", error)
-        .string("error_description", description)
-        .into_bytes()
+    #[derive(Serialize)]
+    struct ErrorBody<'a> {
+        error: &'a str,
+        error_description: &'a str,
+    }
+    to_json(&ErrorBody {
+        error,
+        error_description: description,
+    })
 }
 
 /// RFC 7230 quoted-string content: `"` and `\` escaped, controls dropped.

@@ -2,8 +2,8 @@
 //! authorization server (Entra) without being told.
 
 use crate::config::{Config, McpConfig};
-use crate::json::ObjectWriter;
-use crate::replies::Response;
+use crate::replies::{to_json, Response};
+use serde::Serialize;
 
 /// Where clients look first (RFC 9728 §3.1 without a path suffix).
 pub const ROOT_METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
@@ -47,10 +47,26 @@ pub fn requestable_scopes(config: &Config, scopes: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The members RFC 9728 §2 defines that the filter fills, in this order;
+/// the optional ones only when configured.
+#[derive(Serialize)]
+struct Document<'a> {
+    resource: &'a str,
+    authorization_servers: [String; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    scopes_supported: Vec<String>,
+    bearer_methods_supported: [&'static str; 1],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_documentation: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_policy_uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resource_tos_uri: Option<&'a str>,
+}
+
 pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
-    let mut doc = ObjectWriter::new()
-        .string("resource", &mcp.resource)
-        .strings("authorization_servers", &[authorization_server(config)]);
     let mut scopes = mcp.scopes_supported.clone();
     if scopes.is_empty() {
         // Never advertise an empty list when rules name scopes.
@@ -62,21 +78,16 @@ pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
             }
         }
     }
-    if !scopes.is_empty() {
-        doc = doc.strings("scopes_supported", &scopes);
-    }
-    doc = doc.strings("bearer_methods_supported", &["header"]);
-    for (key, value) in [
-        ("resource_name", &mcp.resource_name),
-        ("resource_documentation", &mcp.resource_documentation),
-        ("resource_policy_uri", &mcp.resource_policy_uri),
-        ("resource_tos_uri", &mcp.resource_tos_uri),
-    ] {
-        if let Some(v) = value {
-            doc = doc.string(key, v);
-        }
-    }
-    doc.into_bytes()
+    to_json(&Document {
+        resource: &mcp.resource,
+        authorization_servers: [authorization_server(config)],
+        scopes_supported: scopes,
+        bearer_methods_supported: ["header"],
+        resource_name: mcp.resource_name.as_deref(),
+        resource_documentation: mcp.resource_documentation.as_deref(),
+        resource_policy_uri: mcp.resource_policy_uri.as_deref(),
+        resource_tos_uri: mcp.resource_tos_uri.as_deref(),
+    })
 }
 
 pub fn response(config: &Config, mcp: &McpConfig) -> Response {

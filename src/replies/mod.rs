@@ -11,3 +11,10 @@ pub mod prepared;
 mod response;
 
 pub use response::{Response, WireHeaders};
+
+/// `value` as JSON. serde_json fails only on a map with non-string keys or
+/// a `Serialize` that errs; the documents written here have neither, so
+/// the empty fallback is never taken.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).unwrap_or_default()
+}
