@@ -46,11 +46,6 @@ impl<'a> UntrustedToken<'a> {
             return Err(TokenError::TooLarge);
         }
         let text = std::str::from_utf8(token).map_err(|_| TokenError::Malformed)?;
-        // Pre-check: jwt-compact takes an empty signature part as an empty
-        // signature (a bad signature); an empty part is a malformed token.
-        if text.split('.').any(str::is_empty) {
-            return Err(TokenError::Malformed);
-        }
         let jws = Jws::try_from(text).map_err(|_| TokenError::Malformed)?;
         let header = jws.header();
         let fields = &header.other_fields;
@@ -85,6 +80,13 @@ impl<'a> UntrustedToken<'a> {
             .decode(claims_b64)
             .map_err(|_| TokenError::Malformed)?;
         let claims = Claims::from_json(&claims_json)?;
+        // Pre-check: jwt-compact takes an empty signature part as an empty
+        // signature (a bad signature); an empty part is a malformed token.
+        // Checked last, so that `alg: none` tokens (no signature) are told
+        // their algorithm is not allowed.
+        if jws.signature_bytes().is_empty() {
+            return Err(TokenError::Malformed);
+        }
         Ok(UntrustedToken { jws, kid, claims })
     }
 

@@ -132,3 +132,19 @@ fn bytes_that_are_not_a_compact_jws_are_malformed() {
         TokenError::Malformed
     );
 }
+
+#[test]
+fn an_unsigned_token_is_told_its_algorithm_first() {
+    let cfg = config();
+    let claims = URL_SAFE_NO_PAD_ENCODE(&v2_claims().to_string());
+    let none = URL_SAFE_NO_PAD_ENCODE(r#"{"alg":"none","kid":"key-a"}"#);
+    let rs256 = URL_SAFE_NO_PAD_ENCODE(r#"{"alg":"RS256","kid":"key-a"}"#);
+    assert_eq!(
+        check(&format!("{none}.{claims}."), &cfg, NOW).unwrap_err(),
+        TokenError::AlgorithmNotAllowed
+    );
+    assert_eq!(
+        check(&format!("{rs256}.{claims}."), &cfg, NOW).unwrap_err(),
+        TokenError::Malformed
+    );
+}
