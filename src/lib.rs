@@ -16,7 +16,6 @@ pub mod keys;
 pub mod mcp;
 pub mod policy;
 pub mod replies;
-pub mod rs256;
 pub mod rules;
 pub mod signature;
 pub mod subscription;

@@ -1,22 +1,28 @@
 //! RS256 signature backends. The filter prefers the host's BoringSSL (Envoy's
 //! `verify_signature` foreign function, ~30x faster than RSA in wasm) and
-//! falls back to pure Rust where the host lacks it.
+//! falls back to pure Rust where the host lacks it. Either one is called by
+//! the token's jwt-compact `Algorithm` (`crate::token`).
 
 use crate::keys::RsaKey;
-use crate::rs256::verify_pkcs1v15_sha256;
+use jwt_compact::alg::{Rsa, RsaSignature, StrongAlg};
+use jwt_compact::{Algorithm, AlgorithmSignature};
 
 pub trait SignatureVerifier {
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
     fn verify_rs256(&self, key: &RsaKey, message: &[u8], signature: &[u8]) -> bool;
 }
 
-/// Pure-Rust verification (`crate::rs256`).
+/// Pure-Rust verification in the VM: jwt-compact's RS256 (the `rsa`
+/// crate) with the key's `StrongKey`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RustVerifier;
 
 impl SignatureVerifier for RustVerifier {
     fn verify_rs256(&self, key: &RsaKey, message: &[u8], signature: &[u8]) -> bool {
-        verify_pkcs1v15_sha256(&key.modulus, message, signature)
+        let Ok(signature) = RsaSignature::try_from_slice(signature) else {
+            return false;
+        };
+        StrongAlg(Rsa::rs256()).verify_signature(&signature, &key.public, message)
     }
 }
 

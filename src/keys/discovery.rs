@@ -2,9 +2,9 @@
 //! be the tenant's (its `issuer`), and the JWKS must stay on a host we
 //! trust (no SSRF through a tampered document).
 
-use super::MAX_DOCUMENT_BYTES;
-use crate::json::{self, Value};
+use super::{from_object, MAX_DOCUMENT_BYTES};
 use crate::url::parse_absolute;
+use serde::Deserialize;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,22 +44,12 @@ impl fmt::Display for DiscoveryError {
     }
 }
 
+/// Only the two members read; a member named twice is refused, others are
+/// skipped.
+#[derive(Deserialize)]
 struct RawDiscovery {
     issuer: String,
     jwks_uri: String,
-}
-
-impl RawDiscovery {
-    fn from_json(body: &[u8]) -> Option<RawDiscovery> {
-        let Ok(Value::Object(doc)) = json::parse(body) else {
-            return None;
-        };
-        let text = |name| doc.get(name).and_then(Value::as_str).map(str::to_string);
-        Some(RawDiscovery {
-            issuer: text("issuer")?,
-            jwks_uri: text("jwks_uri")?,
-        })
-    }
 }
 
 /// `expected_issuer` is `EntraConfig::discovery_issuer`, compared exactly;
@@ -72,7 +62,7 @@ pub fn parse_discovery(
     if body.len() > MAX_DOCUMENT_BYTES {
         return Err(DiscoveryError::TooLarge);
     }
-    let raw = RawDiscovery::from_json(body).ok_or(DiscoveryError::NotJson)?;
+    let raw: RawDiscovery = from_object(body).ok_or(DiscoveryError::NotJson)?;
     if raw.issuer != expected_issuer {
         return Err(DiscoveryError::ForeignIssuer);
     }

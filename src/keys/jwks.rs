@@ -1,38 +1,14 @@
-//! JWKS parsing: RSA signing keys of at least 2048 bits with e = 65537;
-//! everything else is skipped with a reason the glue logs.
+//! JWKS parsing: RSA signing keys (see `RsaKey::new` for the strength
+//! rules); everything else is skipped with a reason the glue logs.
 
-use super::der::rsa_spki;
-use super::MAX_DOCUMENT_BYTES;
-use crate::json::{self, Value};
-use crate::rs256::RsaModulus;
+use super::{from_object, RsaKey, MAX_DOCUMENT_BYTES};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 use std::fmt;
 
 const MAX_KEYS: usize = 64;
-const MIN_BITS: usize = 2048;
-const MAX_BITS: usize = 4096;
-const F4: [u8; 3] = [0x01, 0x00, 0x01];
-
-/// A verified-usable RSA signing key.
-#[derive(Clone)]
-pub struct RsaKey {
-    pub kid: String,
-    /// Entra's per-key `issuer` (may hold the `{tenantid}` template).
-    pub issuer: Option<String>,
-    pub spki_der: Vec<u8>,
-    /// For the pure-Rust verifier.
-    pub modulus: RsaModulus,
-}
-
-impl fmt::Debug for RsaKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RsaKey")
-            .field("kid", &self.kid)
-            .field("issuer", &self.issuer)
-            .finish_non_exhaustive()
-    }
-}
 
 #[derive(Debug)]
 pub struct ParsedJwks {
@@ -58,9 +34,30 @@ impl fmt::Display for JwksError {
     }
 }
 
+/// The document: only `keys` is read (a member named twice is refused).
+#[derive(Deserialize)]
+struct RawJwks {
+    keys: Vec<Entry>,
+}
+
+/// One element of `keys`: a JWK, or anything else (skipped, not fatal: one
+/// odd entry must not cost every key). Arrays are matched first because
+/// serde's derived structs would also read a JWK from an array.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Entry {
+    List(#[allow(dead_code)] Vec<IgnoredAny>),
+    Jwk(RawJwk),
+    Other(IgnoredAny),
+}
+
+/// The members the filter reads, each a string or absent (`null` too);
+/// another type, or a member named twice, makes the entry not a JWK.
+#[derive(Deserialize)]
 struct RawJwk {
     kty: Option<String>,
     kid: Option<String>,
+    #[serde(rename = "use")]
     use_: Option<String>,
     alg: Option<String>,
     n: Option<String>,
@@ -68,44 +65,15 @@ struct RawJwk {
     issuer: Option<String>,
 }
 
-impl RawJwk {
-    /// The members the filter reads, each a string or absent (`null`).
-    fn from_value(value: &Value) -> Option<RawJwk> {
-        let Value::Object(jwk) = value else {
-            return None;
-        };
-        // A string, or absent (`null` too); anything else: not a JWK.
-        let text = |name| match jwk.get(name) {
-            None | Some(Value::Null) => Some(None),
-            Some(Value::String(s)) => Some(Some(s.clone())),
-            Some(_) => None,
-        };
-        Some(RawJwk {
-            kty: text("kty")?,
-            kid: text("kid")?,
-            use_: text("use")?,
-            alg: text("alg")?,
-            n: text("n")?,
-            e: text("e")?,
-            issuer: text("issuer")?,
-        })
-    }
-}
-
 pub fn parse_jwks(body: &[u8]) -> Result<ParsedJwks, JwksError> {
     if body.len() > MAX_DOCUMENT_BYTES {
         return Err(JwksError::TooLarge);
     }
-    let Ok(Value::Object(doc)) = json::parse(body) else {
-        return Err(JwksError::NotJson);
-    };
-    let Some(Value::Array(raw_keys)) = doc.get("keys") else {
-        return Err(JwksError::NotJson);
-    };
+    let raw: RawJwks = from_object(body).ok_or(JwksError::NotJson)?;
     let mut keys: Vec<RsaKey> = Vec::new();
     let mut skipped = Vec::new();
-    for value in raw_keys.iter().take(MAX_KEYS) {
-        let Some(jwk) = RawJwk::from_value(value) else {
+    for entry in raw.keys.into_iter().take(MAX_KEYS) {
+        let Entry::Jwk(jwk) = entry else {
             skipped.push("a key that is not a JWK object".to_string());
             continue;
         };
@@ -140,23 +108,11 @@ fn usable_key(jwk: RawJwk) -> Result<RsaKey, &'static str> {
     };
     let n = decode_uint(jwk.n.as_deref()).ok_or("bad modulus")?;
     let e = decode_uint(jwk.e.as_deref()).ok_or("bad exponent")?;
-    if e != F4 {
-        return Err("exponent is not 65537");
-    }
-    let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
-    if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-        return Err("modulus is not 2048 to 4096 bits");
-    }
-    let modulus = RsaModulus::new(&n).ok_or("not an RSA modulus")?;
-    Ok(RsaKey {
-        kid,
-        issuer: jwk.issuer,
-        spki_der: rsa_spki(&n, &e),
-        modulus,
-    })
+    RsaKey::new(kid, jwk.issuer, &n, &e)
 }
 
-/// base64url big-endian unsigned integer, leading zero bytes stripped.
+/// base64url big-endian unsigned integer (trailing `=` tolerated, as some
+/// issuers pad), leading zero bytes stripped; zero is no key material.
 fn decode_uint(b64: Option<&str>) -> Option<Vec<u8>> {
     let bytes = URL_SAFE_NO_PAD.decode(b64?.trim_end_matches('=')).ok()?;
     let start = bytes.iter().position(|b| *b != 0)?;

@@ -1,12 +1,15 @@
 //! What Envoy's worker VMs share through proxy-wasm shared data: one small
 //! status record (CAS-updated, holds the fetch lease) and the last good
-//! JWKS document. Both are plain JSON so any worker can read them (and the
-//! same JSON as earlier versions wrote, which may share the same vm_id).
+//! JWKS document. Both are plain JSON objects so any worker can read them;
+//! the members and their order are those earlier builds wrote and read
+//! (VMs of the previous build may share the same vm_id), and unknown
+//! members are ignored so a later build may add some.
 
-use crate::json::{self, ObjectWriter, Value};
+use super::from_object;
+use serde::{Deserialize, Serialize};
 
 /// Coordination record; every field is host time in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedStatus {
     /// Bumped on every successful fetch; workers reload keys when it moves.
     pub generation: u64,
@@ -22,35 +25,17 @@ pub struct SharedStatus {
 
 impl SharedStatus {
     pub fn encode(&self) -> Vec<u8> {
-        ObjectWriter::new()
-            .number("generation", self.generation)
-            .number("fetched_at", self.fetched_at)
-            .number("attempted_at", self.attempted_at)
-            .number("failures", u64::from(self.failures))
-            .number("lease_until", self.lease_until)
-            .into_bytes()
+        serde_json::to_vec(self).unwrap_or_default()
     }
 
     /// A missing or unreadable record reads as "never fetched".
     pub fn decode(bytes: Option<&[u8]>) -> SharedStatus {
-        let read = |bytes| {
-            let Ok(Value::Object(record)) = json::parse(bytes) else {
-                return None;
-            };
-            Some(SharedStatus {
-                generation: record.u64("generation")?,
-                fetched_at: record.u64("fetched_at")?,
-                attempted_at: record.u64("attempted_at")?,
-                failures: u32::try_from(record.u64("failures")?).ok()?,
-                lease_until: record.u64("lease_until")?,
-            })
-        };
-        bytes.and_then(read).unwrap_or_default()
+        bytes.and_then(from_object).unwrap_or_default()
     }
 }
 
 /// The last good key set, as fetched.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SharedKeys {
     pub generation: u64,
     pub fetched_at: u64,
@@ -60,21 +45,10 @@ pub struct SharedKeys {
 
 impl SharedKeys {
     pub fn encode(&self) -> Vec<u8> {
-        ObjectWriter::new()
-            .number("generation", self.generation)
-            .number("fetched_at", self.fetched_at)
-            .string("jwks", &self.jwks)
-            .into_bytes()
+        serde_json::to_vec(self).unwrap_or_default()
     }
 
     pub fn decode(bytes: &[u8]) -> Option<SharedKeys> {
-        let Ok(Value::Object(record)) = json::parse(bytes) else {
-            return None;
-        };
-        Some(SharedKeys {
-            generation: record.u64("generation")?,
-            fetched_at: record.u64("fetched_at")?,
-            jwks: record.get("jwks")?.as_str()?.to_string(),
-        })
+        from_object(bytes)
     }
 }

@@ -1,5 +1,7 @@
 use super::*;
 use crate::testing::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 #[cfg(target_arch = "wasm32")]
@@ -312,4 +314,78 @@ fn keyset_ages_out() {
     assert!(!ks.is_usable(NOW * 1000 + keyset::MAX_KEY_AGE_MS + 1));
     assert!(!KeySet::default().is_usable(0));
     assert!(ks.find("key-a").is_some() && ks.find("nope").is_none());
+}
+
+#[test]
+fn documents_must_be_objects_and_keys_strong() {
+    let hosts = vec!["login.microsoftonline.com".to_string()];
+    // serde's derived structs read an array by position: not a document.
+    let array = br#"["X", "https://login.microsoftonline.com/keys"]"#;
+    assert_eq!(
+        parse_discovery(array, "X", &hosts).unwrap_err(),
+        DiscoveryError::NotJson
+    );
+    let good = jwk(KEY_A, "good");
+    let as_array = json!(["RSA", "arr", "sig", "RS256", good["n"], "AQAB", null]);
+    assert_eq!(
+        parse_jwks(json!([good]).to_string().as_bytes()).unwrap_err(),
+        JwksError::NotJson
+    );
+    let twice = format!(
+        r#"{{"kty":"RSA","kid":"twice","n":{},"e":"AQAB","e":"Aw"}}"#,
+        good["n"]
+    );
+    let hex_n = |hex: &str| URL_SAFE_NO_PAD.encode(hex_bytes(hex));
+    let mut weak = jwk(KEY_B, "1024");
+    weak["n"] = json!(hex_n(KEY_B[2])); // a 1024-bit prime: odd, too small
+    let mut odd_size = jwk(KEY_B, "2056");
+    odd_size["n"] = json!(hex_n(&format!("ff{}", KEY_B[0])));
+    let mut even = jwk(KEY_B, "even");
+    even["n"] = json!(hex_n(&format!("{}0", &KEY_B[0][..KEY_B[0].len() - 1])));
+    let doc = format!(r#"{{"keys":[{good},{as_array},{twice},{weak},{odd_size},{even}]}}"#);
+    let parsed = parse_jwks(doc.as_bytes()).unwrap();
+    assert_eq!(parsed.keys.len(), 1);
+    assert_eq!(
+        parsed.skipped,
+        vec![
+            "a key that is not a JWK object",
+            "a key that is not a JWK object",
+            "kid 1024: modulus is not 2048, 3072 or 4096 bits",
+            "kid 2056: modulus is not 2048, 3072 or 4096 bits",
+            "kid even: not an RSA modulus",
+        ]
+    );
+    assert_eq!(parsed.keys[0].modulus(), hex_bytes(KEY_A[0]));
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn shared_records_keep_the_previous_builds_shape() {
+    let s = SharedStatus {
+        generation: 3,
+        fetched_at: 9,
+        attempted_at: 8,
+        failures: 1,
+        lease_until: 7,
+    };
+    let old = br#"{"generation":3,"fetched_at":9,"attempted_at":8,"failures":1,"lease_until":7}"#;
+    assert_eq!(s.encode(), old.to_vec());
+    assert_eq!(SharedStatus::decode(Some(old)), s);
+    let k = SharedKeys {
+        generation: 3,
+        fetched_at: 9,
+        jwks: "{\"keys\":[]}".into(),
+    };
+    let old = br#"{"generation":3,"fetched_at":9,"jwks":"{\"keys\":[]}"}"#;
+    assert_eq!(k.encode(), old.to_vec());
+    assert_eq!(SharedKeys::decode(old), Some(k));
+    // A later build may add members; a record that is not an object is none.
+    let more = br#"{"generation":3,"fetched_at":9,"jwks":"","version":2}"#;
+    assert!(SharedKeys::decode(more).is_some());
+    assert_eq!(SharedKeys::decode(b"[3, 9, \"\"]"), None);
 }

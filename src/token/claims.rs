@@ -1,8 +1,15 @@
-//! The claims of an Entra access token, decoded from JSON that must be an
-//! object with unique keys (a duplicated `aud` must not pick its own winner).
+//! The claims of an Entra access token: a JSON object with unique keys (a
+//! duplicated `aud` must not pick its own winner), read into jwt-compact's
+//! `Claims` (the registered times) around a typed struct of the claims
+//! the filter checks.
 
 use super::TokenError;
-use crate::json::{self, Object, Value};
+use chrono::{DateTime, Utc};
+use jwt_compact::Empty;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::fmt;
 
 /// Latest NumericDate accepted: 9999-12-31T23:59:59Z.
 const MAX_NUMERIC_DATE: u64 = 253_402_300_799;
@@ -20,27 +27,75 @@ pub struct Claims {
     pub appid: Option<String>,
     pub scp: Option<String>,
     pub roles: Vec<String>,
-    all: Object,
+    /// `exp`, `nbf` and `iat` as jwt-compact read them, for `TimeOptions`.
+    pub(super) times: jwt_compact::Claims<Empty>,
+    /// Every claim, for `required_claims` and claim headers.
+    all: Map<String, Value>,
+}
+
+/// The claims the filter checks. Each is absent or of its type: `null`
+/// is malformed, as any other wrong type.
+#[derive(Deserialize)]
+struct Checked {
+    #[serde(default, deserialize_with = "present")]
+    iss: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    aud: Option<OneOrMany>,
+    #[serde(default, deserialize_with = "present")]
+    tid: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    azp: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    appid: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    scp: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// `aud`: one string or an array of strings (RFC 7519 §4.1.3).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 impl Claims {
     pub fn from_json(json: &[u8]) -> Result<Claims, TokenError> {
-        let Ok(Value::Object(all)) = json::parse(json) else {
+        let Ok(UniqueObject(all)) = serde_json::from_slice(json) else {
             return Err(TokenError::Malformed);
         };
+        let all = Value::Object(all);
+        let claims =
+            jwt_compact::Claims::<Checked>::deserialize(&all).map_err(|_| TokenError::Malformed)?;
+        let Value::Object(all) = all else {
+            return Err(TokenError::Malformed);
+        };
+        let checked = claims.custom;
+        let mut times = jwt_compact::Claims::empty();
+        times.expiration = claims.expiration;
+        times.not_before = claims.not_before;
+        times.issued_at = claims.issued_at;
         Ok(Claims {
-            iss: string(&all, "iss")?,
-            aud: audience(&all)?,
-            exp: numeric_date(&all, "exp")?,
-            nbf: numeric_date(&all, "nbf")?,
-            tid: string(&all, "tid")?,
-            azp: string(&all, "azp")?,
-            appid: string(&all, "appid")?,
-            scp: string(&all, "scp")?,
-            roles: match all.get("roles") {
+            iss: checked.iss,
+            aud: match checked.aud {
                 None => Vec::new(),
-                Some(v) => string_array(v)?,
+                Some(OneOrMany::One(aud)) => vec![aud],
+                Some(OneOrMany::Many(aud)) => aud,
             },
+            exp: numeric_date(times.expiration)?,
+            nbf: numeric_date(times.not_before)?,
+            tid: checked.tid,
+            azp: checked.azp,
+            appid: checked.appid,
+            scp: checked.scp,
+            roles: checked.roles,
+            times,
             all,
         })
     }
@@ -102,44 +157,47 @@ fn scalar_text(v: &Value) -> Option<String> {
     }
 }
 
-fn string(all: &Object, name: &str) -> Result<Option<String>, TokenError> {
-    match all.get(name) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(TokenError::Malformed),
-    }
-}
-
-fn string_array(v: &Value) -> Result<Vec<String>, TokenError> {
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .map(|i| i.as_str().map(str::to_string).ok_or(TokenError::Malformed))
-            .collect(),
-        _ => Err(TokenError::Malformed),
-    }
-}
-
-fn audience(all: &Object) -> Result<Audience, TokenError> {
-    match all.get("aud") {
-        None => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(vec![s.clone()]),
-        Some(v) => string_array(v),
-    }
-}
-
-/// RFC 7519 NumericDate: an integer, or a non-negative decimal truncated to
-/// seconds; strings, negatives and absurd years are malformed.
-fn numeric_date(all: &Object, name: &str) -> Result<Option<u64>, TokenError> {
-    let Some(v) = all.get(name) else {
+/// Pre-check on jwt-compact's reading of RFC 7519 NumericDate (it takes
+/// negative numbers and any year chrono can hold, and truncates decimals):
+/// before 1970 or after 9999 is malformed.
+fn numeric_date(time: Option<DateTime<Utc>>) -> Result<Option<u64>, TokenError> {
+    let Some(time) = time else {
         return Ok(None);
     };
-    let secs = match v {
-        Value::Number(n) => n.whole_part().ok_or(TokenError::Malformed)?,
-        _ => return Err(TokenError::Malformed),
-    };
-    if secs > MAX_NUMERIC_DATE {
-        return Err(TokenError::Malformed);
+    u64::try_from(time.timestamp())
+        .ok()
+        .filter(|secs| *secs <= MAX_NUMERIC_DATE)
+        .map(Some)
+        .ok_or(TokenError::Malformed)
+}
+
+/// Pre-check for what serde leaves to the last writer: the claims must be
+/// one JSON object whose keys are all distinct (serde_json's `Map` keeps
+/// the last of two equal keys; a derived struct refuses only the fields it
+/// knows). Values inside are read as serde_json reads them.
+struct UniqueObject(Map<String, Value>);
+
+impl<'de> Deserialize<'de> for UniqueObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Unique;
+        impl<'de> Visitor<'de> for Unique {
+            type Value = UniqueObject;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object with distinct keys")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<UniqueObject, A::Error> {
+                let mut all = Map::new();
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    if all.contains_key(&key) {
+                        return Err(de::Error::custom("duplicate key"));
+                    }
+                    all.insert(key, value);
+                }
+                Ok(UniqueObject(all))
+            }
+        }
+        d.deserialize_map(Unique)
     }
-    Ok(Some(secs))
 }

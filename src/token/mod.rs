@@ -3,6 +3,7 @@
 //! `UntrustedToken` can be inspected but never authorizes anything; only
 //! `verify` turns it into a `VerifiedToken`, after the signature check.
 
+mod algorithm;
 mod claims;
 mod error;
 mod parse;

@@ -1,78 +1,38 @@
-//! Splitting and decoding a compact JWS without trusting any of it.
+//! Splitting and decoding a compact JWS without trusting any of it:
+//! jwt-compact's `UntrustedToken` owns the structure (three base64url
+//! parts, strictly decoded) and the JOSE header; the filter then checks
+//! the header fields it acts on.
 
 use super::claims::Claims;
 use super::TokenError;
-use crate::json::{set_once, JsonError, Reader};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+
+/// The token as jwt-compact parsed it, with the header extension below.
+pub(super) type Jws<'a> = jwt_compact::UntrustedToken<'a, HeaderFields>;
 
 /// A decoded token whose signature has not been checked. It exposes what
 /// the cheap checks need, and nothing here can authorize a request.
 #[derive(Debug)]
 pub struct UntrustedToken<'a> {
-    signing_input: &'a [u8],
-    signature: Vec<u8>,
+    jws: Jws<'a>,
     kid: String,
     claims: Claims,
 }
 
-/// The JOSE header fields the filter acts on. Unknown fields are ignored
-/// (RFC 7515 §4), but a field that appears twice is malformed.
-struct Header {
-    alg: String,
-    kid: Option<String>,
-    typ: Option<String>,
-    crit: bool,
-    nonce: bool,
-    enc: bool,
-    zip: bool,
-}
-
-impl Header {
-    /// Read member by member: an unknown member is skipped however deep it
-    /// goes, as serde's derived reader did before.
-    fn from_json(bytes: &[u8]) -> Result<Header, TokenError> {
-        Header::read(bytes).map_err(|_| TokenError::Malformed)
-    }
-
-    fn read(bytes: &[u8]) -> Result<Header, JsonError> {
-        let mut reader = Reader::new(bytes);
-        let mut members = reader.object()?.ok_or(JsonError::ExpectedValue)?;
-        let (mut alg, mut kid, mut typ) = (None, None, None);
-        let mut flags = [
-            ("crit", None),
-            ("nonce", None),
-            ("enc", None),
-            ("zip", None),
-        ];
-        while let Some(key) = reader.next_key(&mut members)? {
-            match key.as_str() {
-                "alg" => set_once(&mut alg, &key, reader.string_or_null()?)?,
-                "kid" => set_once(&mut kid, &key, reader.string_or_null()?)?,
-                "typ" => set_once(&mut typ, &key, reader.string_or_null()?)?,
-                _ => match flags.iter_mut().find(|(name, _)| *name == key) {
-                    // `null` counts as absent, as it did for the serde fields.
-                    Some((_, slot)) => {
-                        let present = !reader.at_null();
-                        reader.skip()?;
-                        set_once(slot, &key, present)?;
-                    }
-                    None => reader.skip()?,
-                },
-            }
-        }
-        reader.end()?;
-        let [crit, nonce, enc, zip] = flags.map(|(_, present)| present == Some(true));
-        Ok(Header {
-            alg: alg.flatten().ok_or(JsonError::ExpectedValue)?,
-            kid: kid.flatten(),
-            typ: typ.flatten(),
-            crit,
-            nonce,
-            enc,
-            zip,
-        })
-    }
+/// The JOSE header fields the filter acts on besides jwt-compact's own
+/// (`alg`, `kid`, `typ`): only whether they are present (`null` counts as
+/// absent). Unknown fields are ignored (RFC 7515 §4); a known one named
+/// twice is refused by serde.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct HeaderFields {
+    crit: Option<IgnoredAny>,
+    nonce: Option<IgnoredAny>,
+    /// A JWE or compressed token is not ours to read.
+    enc: Option<IgnoredAny>,
+    zip: Option<IgnoredAny>,
 }
 
 const MAX_KID_BYTES: usize = 256;
@@ -85,51 +45,49 @@ impl<'a> UntrustedToken<'a> {
         if token.len() > max_bytes {
             return Err(TokenError::TooLarge);
         }
-        // Every byte is checked by the strict base64url decoding of each part.
-        let mut parts = token.split(|b| *b == b'.');
-        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TokenError::Malformed);
-        };
-        let header_json = decode(header_b64)?;
-        let header = Header::from_json(&header_json)?;
-        if header.enc || header.zip {
+        let text = std::str::from_utf8(token).map_err(|_| TokenError::Malformed)?;
+        let jws = Jws::try_from(text).map_err(|_| TokenError::Malformed)?;
+        let header = jws.header();
+        let fields = &header.other_fields;
+        if fields.enc.is_some() || fields.zip.is_some() {
             return Err(TokenError::Malformed);
         }
-        if header.alg != "RS256" {
+        if jws.algorithm() != "RS256" {
             return Err(TokenError::AlgorithmNotAllowed);
         }
-        if header.crit {
+        if fields.crit.is_some() {
             return Err(TokenError::CriticalHeader);
         }
-        if header.nonce {
+        if fields.nonce.is_some() {
             return Err(TokenError::GraphToken);
         }
         if header
-            .typ
+            .token_type
             .as_deref()
             .is_some_and(|t| !is_access_token_type(t))
         {
             return Err(TokenError::TokenType);
         }
-        let kid = match header.kid {
-            Some(kid) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => kid,
+        let kid = match &header.key_id {
+            Some(kid) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => kid.clone(),
             Some(_) => return Err(TokenError::Malformed),
             None => return Err(TokenError::MissingKeyId),
         };
-        let claims = Claims::from_json(&decode(claims_b64)?)?;
-        let signature = decode(signature_b64)?;
-        if signature.is_empty() {
-            return Err(TokenError::BadSignature);
+        // jwt-compact keeps the decoded claims private; the part was
+        // already checked as base64url, so this decoding cannot differ.
+        let claims_b64 = text.split('.').nth(1).ok_or(TokenError::Malformed)?;
+        let claims_json = URL_SAFE_NO_PAD
+            .decode(claims_b64)
+            .map_err(|_| TokenError::Malformed)?;
+        let claims = Claims::from_json(&claims_json)?;
+        // Pre-check: jwt-compact takes an empty signature part as an empty
+        // signature (a bad signature); an empty part is a malformed token.
+        // Checked last, so that `alg: none` tokens (no signature) are told
+        // their algorithm is not allowed.
+        if jws.signature_bytes().is_empty() {
+            return Err(TokenError::Malformed);
         }
-        let signing_input = &token[..header_b64.len() + 1 + claims_b64.len()];
-        Ok(UntrustedToken {
-            signing_input,
-            signature,
-            kid,
-            claims,
-        })
+        Ok(UntrustedToken { jws, kid, claims })
     }
 
     pub fn kid(&self) -> &str {
@@ -141,12 +99,8 @@ impl<'a> UntrustedToken<'a> {
         &self.claims
     }
 
-    pub(super) fn signing_input(&self) -> &[u8] {
-        self.signing_input
-    }
-
-    pub(super) fn signature(&self) -> &[u8] {
-        &self.signature
+    pub(super) fn jws(&self) -> &Jws<'a> {
+        &self.jws
     }
 
     pub(super) fn into_claims(self) -> Claims {
@@ -163,13 +117,4 @@ fn is_access_token_type(typ: &str) -> bool {
         _ => typ,
     };
     media.eq_ignore_ascii_case("jwt") || media.eq_ignore_ascii_case("at+jwt")
-}
-
-fn decode(part: &[u8]) -> Result<Vec<u8>, TokenError> {
-    if part.is_empty() {
-        return Err(TokenError::Malformed);
-    }
-    URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| TokenError::Malformed)
 }

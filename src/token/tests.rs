@@ -452,3 +452,5 @@ fn only_access_token_types_are_accepted() {
     assert_eq!(check(&twice, &cfg, NOW).unwrap_err(), TokenError::Malformed);
     assert_eq!(TokenError::TokenType.reason().name(), "malformed");
 }
+
+mod prechecks;

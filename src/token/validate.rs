@@ -3,21 +3,14 @@
 
 use super::{Claims, TokenError};
 use crate::config::{ClaimMatch, EntraConfig, RequiredClaim, Rule, Tenancy};
+use chrono::{DateTime, TimeDelta};
+use jwt_compact::{TimeOptions, ValidationError};
 
 /// Identity checks that make a token acceptable at all. Cheap: they run on
 /// untrusted claims before the signature check, and again on cache hits
 /// (for `exp`).
 pub fn check_claims(claims: &Claims, entra: &EntraConfig, now: u64) -> Result<(), TokenError> {
-    let skew = entra.clock_skew_seconds;
-    let exp = claims.exp.ok_or(TokenError::MissingExpiry)?;
-    if now > exp.saturating_add(skew) {
-        return Err(TokenError::Expired);
-    }
-    if let Some(nbf) = claims.nbf {
-        if now.saturating_add(skew) < nbf {
-            return Err(TokenError::NotYetValid);
-        }
-    }
+    check_times(claims, entra.clock_skew_seconds, now)?;
     let tenant = match &entra.tenancy {
         Tenancy::Single(tenant) => {
             if claims.tid.as_deref().is_some_and(|tid| tid != tenant) {
@@ -46,6 +39,40 @@ pub fn check_claims(claims: &Claims, entra: &EntraConfig, now: u64) -> Result<()
         if !entra.client_application_ids.iter().any(|c| c == client) {
             return Err(TokenError::ClientApplication);
         }
+    }
+    Ok(())
+}
+
+/// Most skew honoured: chrono's `DateTime - TimeDelta` (jwt-compact's
+/// maturity check) panics on overflow; the configuration allows an hour.
+const MAX_SKEW_SECONDS: u64 = 24 * 3600;
+
+/// `exp` (required) and `nbf` (when present) by jwt-compact's
+/// `TimeOptions`, with the host's clock and the configured skew.
+fn check_times(claims: &Claims, skew: u64, now: u64) -> Result<(), TokenError> {
+    let skew = i64::try_from(skew.min(MAX_SKEW_SECONDS)).unwrap_or(0);
+    let leeway = TimeDelta::try_seconds(skew).unwrap_or_default();
+    // A clock chrono cannot hold is later than any NumericDate we accept.
+    let Some(now) = i64::try_from(now)
+        .ok()
+        .and_then(|now| DateTime::from_timestamp(now, 0))
+    else {
+        return Err(TokenError::Expired);
+    };
+    let options = TimeOptions::new(leeway, move || now);
+    claims
+        .times
+        .validate_expiration(&options)
+        .map_err(|e| match e {
+            ValidationError::NoClaim(_) => TokenError::MissingExpiry,
+            _ => TokenError::Expired,
+        })?;
+    // jwt-compact's maturity check fails without `nbf`, which is optional.
+    if claims.times.not_before.is_some() {
+        claims
+            .times
+            .validate_maturity(&options)
+            .map_err(|_| TokenError::NotYetValid)?;
     }
     Ok(())
 }

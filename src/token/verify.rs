@@ -1,8 +1,10 @@
 //! The only way from an `UntrustedToken` to a `VerifiedToken`.
 
+use super::algorithm::Rs256;
 use super::{Claims, TokenError, UntrustedToken};
 use crate::keys::RsaKey;
 use crate::signature::SignatureVerifier;
+use jwt_compact::{AlgorithmExt, Empty, ValidationError};
 
 /// Claims whose RS256 signature was checked against a published key.
 /// Fields are private: nothing outside this module can forge one.
@@ -32,9 +34,18 @@ pub fn verify(
     if key.kid != token.kid() {
         return Err(TokenError::UnknownKey);
     }
-    if !verifier.verify_rs256(key, token.signing_input(), token.signature()) {
-        return Err(TokenError::BadSignature);
-    }
+    // jwt-compact checks `alg` against RS256, reads the claims again (the
+    // times only) and calls the verifier on the signing input.
+    Rs256(verifier)
+        .validator::<Empty>(key)
+        .validate(token.jws())
+        .map_err(|e| match e {
+            ValidationError::AlgorithmMismatch { .. } => TokenError::AlgorithmNotAllowed,
+            ValidationError::InvalidSignature
+            | ValidationError::InvalidSignatureLen { .. }
+            | ValidationError::MalformedSignature(_) => TokenError::BadSignature,
+            _ => TokenError::Malformed,
+        })?;
     if let Some(template) = &key.issuer {
         let claims = token.unverified_claims();
         let expected = match &claims.tid {
