@@ -16,7 +16,7 @@ seconds=${1:?usage: fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
 if ((${#targets[@]} == 0)); then
-  targets=(token config jwks headers mcp_body json lifecycle)
+  targets=(token config jwks headers mcp_body lifecycle)
 fi
 
 if ! rustup toolchain list | grep -q '^nightly'; then

@@ -11,7 +11,7 @@
 
 FUZZ_SECONDS       ?= 600
 FUZZ_SMOKE_SECONDS ?= 15
-FUZZ_TARGETS       ?= token config jwks headers mcp_body json lifecycle
+FUZZ_TARGETS       ?= token config jwks headers mcp_body lifecycle
 
 .PHONY: fuzz fuzz-smoke
 

@@ -11,7 +11,6 @@ pub mod config;
 pub mod credentials;
 pub mod engine;
 pub mod headers;
-pub mod json;
 pub mod keys;
 pub mod mcp;
 pub mod policy;

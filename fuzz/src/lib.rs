@@ -390,30 +390,6 @@ pub fn value_stricter(e: &serde_json::Error) -> bool {
         || m.starts_with("number out of range")
 }
 
-/// Whether the filter's JSON value is the one serde_json reads from the
-/// same text (numbers compared by what serde_json makes of our text).
-pub fn same_json(ours: &entra_guard::json::Value, theirs: &serde_json::Value) -> bool {
-    use entra_guard::json::Value as V;
-    use serde_json::Value as J;
-    match (ours, theirs) {
-        (V::Null, J::Null) => true,
-        (V::Bool(a), J::Bool(b)) => a == b,
-        (V::Number(n), J::Number(m)) => {
-            serde_json::from_str::<J>(n.as_str()).ok() == Some(J::Number(m.clone()))
-        }
-        (V::String(a), J::String(b)) => a == b,
-        (V::Array(a), J::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_json(x, y))
-        }
-        (V::Object(a), J::Object(b)) => {
-            a.len() == b.len()
-                && a.iter()
-                    .all(|(k, v)| b.get(k).is_some_and(|w| same_json(v, w)))
-        }
-        _ => false,
-    }
-}
-
 /// Every invariant of one decision on one request under one configuration.
 pub fn check_decision(fx: &Fixtures, which: Which, keys_known: bool, req: &Req, d: &Step) {
     let cfg = fx.config(which);
