@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,15 +100,19 @@ def reserve_port() -> int:
 
 def start_mcp_envoy(factory, issuer: Issuer, mcp_server, *, rules: Sequence[Mapping] = MCP_RULES,
                     claims_to_headers: Mapping[str, str] = CLAIM_HEADERS, attempts: int = 3,
-                    scopes: Sequence[str] = DELEGATED_SCOPES, **sections: Any) -> McpEndpoint:
+                    scopes: Sequence[str] = DELEGATED_SCOPES,
+                    mcp_extra: Callable[[str], Mapping[str, Any]] | None = None, **sections: Any) -> McpEndpoint:
     """Envoy + entra-guard (`mcp` block naming its own address) → the MCP server.
 
     The port is reserved before Envoy starts because the filter configuration must
     name it; if another process takes it in between, Envoy fails to bind and this
-    tries again with a new one."""
+    tries again with a new one. `mcp_extra(origin)`: more keys of the `mcp` block, built
+    from the listener's origin (e.g. `authorization_server`, whose issuer is that origin)."""
     for attempt in range(attempts):
         port = reserve_port()
-        config = filter_config(issuer, mcp=mcp_block(f"http://127.0.0.1:{port}", scopes=scopes), rules=list(rules),
+        origin = f"http://127.0.0.1:{port}"
+        block = {**mcp_block(origin, scopes=scopes), **(mcp_extra(origin) if mcp_extra else {})}
+        config = filter_config(issuer, mcp=block, rules=list(rules),
                                claims_to_headers=dict(claims_to_headers), **sections)
         # allow_on_headers_stop_iteration: the per-tool rules read the JSON-RPC body
         # while the headers wait (see bootstrap.wasm_filter).

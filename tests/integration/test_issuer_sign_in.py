@@ -153,3 +153,49 @@ def test_discovery_stays_entras(issuer):
     doc = requests.get(issuer.discovery_url(), timeout=5).json()
     assert "code_challenge_methods_supported" not in doc and "registration_endpoint" not in doc
     assert doc["scopes_supported"] == ["openid", "profile", "email", "offline_access"]
+
+
+SPA_CLIENT_ID = "5ba00000-0000-4000-8000-000000000003"
+SPA_REDIRECT = "http://localhost:6274/oauth/callback"
+ORIGIN = "http://localhost:6274"
+
+
+def test_browser_code_redemption_needs_an_spa_redirect_uri(issuer):
+    """Entra: a browser (`Origin`) redeems a code only for an SPA redirect URI
+    (AADSTS9002326), an SPA redirect URI's code only from a browser (AADSTS9002327)."""
+    issuer.set_sign_in("auto")
+    redirect, verifier = sign_in(issuer)
+    refused = requests.post(issuer.token_url(), timeout=5, headers={"Origin": ORIGIN}, data={
+        "grant_type": "authorization_code", "client_id": DEFAULT_PUBLIC_CLIENT_ID,
+        "code": redirect.params["code"], "redirect_uri": REDIRECT, "code_verifier": verifier})
+    assert refused.status_code == 400 and aadsts(refused.json()) == 9002326, refused.text
+    assert f"Request origin: '{ORIGIN}'" in refused.json()["error_description"]
+    assert refused.headers["Access-Control-Allow-Origin"] == "*"  # the browser reads why
+
+    issuer.register_public_client(SPA_CLIENT_ID, [], spa_redirect_uris=[SPA_REDIRECT])
+    for origin, code in ((None, 9002327), (ORIGIN, None)):
+        redirect, verifier = sign_in(issuer, client_id=SPA_CLIENT_ID, redirect_uri=SPA_REDIRECT)
+        answer = requests.post(issuer.token_url(), timeout=5, headers={"Origin": origin} if origin else {},
+                               data={"grant_type": "authorization_code", "client_id": SPA_CLIENT_ID,
+                                     "code": redirect.params["code"], "redirect_uri": SPA_REDIRECT,
+                                     "code_verifier": verifier})
+        if code is None:
+            assert answer.status_code == 200 and answer.json()["access_token"], answer.text
+        else:
+            assert answer.status_code == 400 and aadsts(answer.json()) == code, answer.text
+
+
+def test_cors_as_entra_discovery_keys_token_not_unknown_paths(issuer):
+    preflight = {"Origin": ORIGIN, "Access-Control-Request-Method": "GET",
+                 "Access-Control-Request-Headers": "mcp-protocol-version"}
+    for url in (issuer.discovery_url(), issuer.jwks_url(), issuer.token_url()):
+        answer = requests.options(url, headers=preflight, timeout=5)
+        assert answer.status_code == 204, url
+        assert (answer.headers["Access-Control-Allow-Origin"], answer.headers["Access-Control-Allow-Methods"],
+                answer.headers["Access-Control-Allow-Headers"]) == ("*", "GET", "mcp-protocol-version")
+    assert requests.get(issuer.discovery_url(), timeout=5).headers["Access-Control-Allow-Origin"] == "*"
+    unknown = f"{issuer.base_url}/.well-known/oauth-authorization-server/{issuer.tenant_id}/v2.0"
+    assert requests.options(unknown, headers=preflight, timeout=5).status_code == 404
+    answer = requests.get(unknown, timeout=5)
+    assert answer.status_code == 404 and "Access-Control-Allow-Origin" not in answer.headers
+    assert "Access-Control-Allow-Origin" not in requests.get(f"{issuer.base_url}/_admin/requests", timeout=5).headers

@@ -70,8 +70,10 @@ def _register_api(issuer: Issuer, _query, body) -> dict:
 
 
 def _register_public_client(issuer: Issuer, _query, body) -> dict:
-    client = issuer.register_public_client(body["client_id"], body["redirect_uris"], body.get("name", "MCP client"))
-    return {"client_id": client.client_id, "redirect_uris": client.redirect_uris}
+    client = issuer.register_public_client(body["client_id"], body.get("redirect_uris", []),
+                                           body.get("name", "MCP client"), body.get("spa_redirect_uris", []))
+    return {"client_id": client.client_id, "redirect_uris": client.redirect_uris,
+            "spa_redirect_uris": client.spa_redirect_uris}
 
 
 def _sign_in(issuer: Issuer, _query, body) -> dict:

@@ -50,14 +50,22 @@ class ApiApp:
 
 @dataclass
 class PublicClient:
-    """A public client (no secret): its redirect URIs."""
+    """A public client (no secret): its redirect URIs, those of the "Mobile and desktop"
+    platform and those of the "Single-page application" (SPA) platform. Entra lets a
+    browser redeem a code cross-origin only for an SPA redirect URI (AADSTS9002326),
+    and an SPA's code only cross-origin (AADSTS9002327)."""
 
     client_id: str
     redirect_uris: list[str] = field(default_factory=list)
     name: str = "MCP client (test)"
+    spa_redirect_uris: list[str] = field(default_factory=list)
 
     def allows(self, redirect_uri: str) -> bool:
-        return any(redirect_matches(allowed, redirect_uri) for allowed in self.redirect_uris)
+        return any(redirect_matches(allowed, redirect_uri)
+                   for allowed in (*self.redirect_uris, *self.spa_redirect_uris))
+
+    def is_spa(self, redirect_uri: str) -> bool:
+        return any(redirect_matches(allowed, redirect_uri) for allowed in self.spa_redirect_uris)
 
 
 def redirect_matches(registered: str, requested: str) -> bool:
@@ -187,7 +195,8 @@ class Registry:
             return {
                 "apps": {a.app_id: {"identifier_uris": a.identifier_uris, "scopes": a.scopes,
                                     "user_roles": a.user_roles} for a in self._apps.values()},
-                "public_clients": {c.client_id: {"redirect_uris": c.redirect_uris} for c in self._public.values()},
+                "public_clients": {c.client_id: {"redirect_uris": c.redirect_uris, "spa_redirect_uris": c.spa_redirect_uris}
+                                   for c in self._public.values()},
             }
 
 

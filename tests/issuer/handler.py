@@ -2,7 +2,9 @@
 
 Entra's endpoints are answered from `documents`, `token_endpoint` (client
 credentials), `authorize` and `user_token` (the user sign-in flow); `/_admin/`
-goes to `admin`. Faults that need the socket itself (truncated bodies, hangs,
+goes to `admin`. As Entra, discovery, keys and the token endpoint answer browsers
+(CORS: `Access-Control-Allow-Origin: *`, preflights answered; counted as kind
+`preflight`); an unknown path answers 404 without CORS headers. Faults that need the socket itself (truncated bodies, hangs,
 resets) are played here.
 """
 
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
 JSON = "application/json; charset=utf-8"
 DOCUMENT_CACHE_CONTROL = "max-age=86400, private"  # what Entra sends with discovery and keys
 MAX_FORM_BYTES = 1 << 20
+CORS_KINDS = ("discovery", "jwks", "token")  # what Entra lets a browser read (MSAL.js, SPAs)
+MAX_PREFLIGHT_HEADER = 1024
 
 _TENANT = r"/(?P<tenant>[^/?]+)"
 ROUTES = [
@@ -59,6 +63,7 @@ class Answer:
 
 class IssuerHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the real authority behind a pool
+    _cors = False
     server_version = "entra-sim/1.0"
 
     @property
@@ -75,15 +80,39 @@ class IssuerHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch()
 
+    def do_OPTIONS(self) -> None:  # noqa: N802 - stdlib name
+        """CORS preflight of discovery, keys or the token endpoint: granted for any origin."""
+        self._cors = False
+        path = self.path.partition("?")[0]
+        kind = self._route(path)[0]
+        headers = [list(h) for h in self.headers.items()]
+        self.issuer.request_counters.record(RequestRecord(self.command, self.path, "preflight", headers))
+        self._read_body()
+        asked = self.headers.get("Access-Control-Request-Method")
+        if kind not in CORS_KINDS or asked is None:
+            self._send(Answer.json(404, {"error": "not_found", "path": path}))
+            return
+        self.send_response(204)
+        self.send_header("Access-Control-Allow-Origin", "*")
+        self.send_header("Access-Control-Allow-Methods", asked[:MAX_PREFLIGHT_HEADER])
+        requested = self.headers.get("Access-Control-Request-Headers")
+        if requested:
+            self.send_header("Access-Control-Allow-Headers", requested[:MAX_PREFLIGHT_HEADER])
+        self.send_header("Access-Control-Max-Age", "86400")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     # --- dispatch -------------------------------------------------------------------
 
     def _dispatch(self) -> None:
+        self._cors = False  # one handler serves every request of a kept-alive connection
         path, _, query = self.path.partition("?")
         body = self._read_body()
         if path.startswith("/_admin/"):
             self._admin(path, query, body)
             return
         kind, tenant, endpoint = self._route(path)
+        self._cors = endpoint is not None and kind in CORS_KINDS
         headers = [list(h) for h in self.headers.items()]
         self.issuer.request_counters.record(RequestRecord(self.command, self.path, kind, headers))
         if endpoint is None:
@@ -127,7 +156,7 @@ class IssuerHandler(BaseHTTPRequestHandler):
         try:
             if values.get("grant_type") in USER_GRANTS:
                 token = user_grant(values, tenant, issuer.registry, issuer.grants,
-                                   issuer.directory.token_version, issuer.minter(tenant))
+                                   issuer.directory.token_version, issuer.minter(tenant), self.headers.get("Origin"))
             else:
                 token = client_credentials(form, self.headers.get("Authorization"), tenant,
                                            issuer.directory, issuer.minter(tenant), issuer.registry)
@@ -158,6 +187,8 @@ class IssuerHandler(BaseHTTPRequestHandler):
             self.send_header("Cache-Control", answer.cache_control)
         if answer.location:
             self.send_header("Location", answer.location)
+        if self._cors:
+            self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Content-Length", str(len(answer.body) if declared_length is None else declared_length))
         self.end_headers()
         self._write(answer.body)

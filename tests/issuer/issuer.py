@@ -188,10 +188,14 @@ class Issuer:
         return self.registry.app(app_id)
 
     def register_public_client(self, client_id: str, redirect_uris: str | Sequence[str],
-                               name: str = "MCP client (test)") -> PublicClient:
+                               name: str = "MCP client (test)",
+                               spa_redirect_uris: str | Sequence[str] = ()) -> PublicClient:
         """A public client for the user sign-in flow; a loopback redirect URI without a
-        port (`http://127.0.0.1/callback`) matches any port."""
-        return self.registry.register_public_client(PublicClient(client_id, as_list(redirect_uris), name))
+        port (`http://127.0.0.1/callback`) matches any port. `spa_redirect_uris`: the
+        "Single-page application" platform's, the only ones a browser may redeem a code
+        for cross-origin (a browser-based client such as the MCP Inspector)."""
+        return self.registry.register_public_client(
+            PublicClient(client_id, as_list(redirect_uris), name, as_list(spa_redirect_uris)))
 
     def set_sign_in(self, mode: str) -> None:
         """`page`: the authorize endpoint shows a consent page (one click on Accept);

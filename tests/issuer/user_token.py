@@ -3,7 +3,9 @@
 
 Public clients authenticate with `client_id` alone and are refused a secret
 (AADSTS700025); `resource`, when sent, must be one of the API app's identifier URIs
-(AADSTS9010010), as at the authorize endpoint.
+(AADSTS9010010), as at the authorize endpoint. A code is redeemed cross-origin (a
+browser's `Origin`) only for an SPA redirect URI, and an SPA redirect URI's code only
+cross-origin (AADSTS9002326, AADSTS9002327).
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ def _missing(parameter: str) -> GrantError:
 
 
 def user_grant(values: Mapping[str, str], tenant: str, registry: Registry, grants: Grants,
-               token_version: Callable[[str], int], minter: TokenMinter) -> dict:
-    """The token response for a user grant, or raises `TokenError`."""
+               token_version: Callable[[str], int], minter: TokenMinter, origin: str | None = None) -> dict:
+    """The token response for a user grant, or raises `TokenError`. `origin`: the
+    request's `Origin` header (a browser's cross-origin request)."""
     try:
-        return _user_grant(values, tenant, registry, grants, token_version, minter)
+        return _user_grant(values, tenant, registry, grants, token_version, minter, origin)
     except GrantError as error:
         raised = TokenError(error.status, error.error, error.code, "")
         raised.body = error.body
@@ -35,11 +38,12 @@ def user_grant(values: Mapping[str, str], tenant: str, registry: Registry, grant
 
 
 def _user_grant(values: Mapping[str, str], tenant: str, registry: Registry, grants: Grants,
-                token_version: Callable[[str], int], minter: TokenMinter) -> dict:
+                token_version: Callable[[str], int], minter: TokenMinter, origin: str | None) -> dict:
     client_id = values.get("client_id")
     if not client_id:
         raise _missing("client_id")
-    if registry.public_client(client_id) is None:
+    client = registry.public_client(client_id)
+    if client is None:
         raise GrantError(400, "unauthorized_client", 700016,
                          f"Application with identifier '{client_id}' was not found in the directory '{tenant}'.")
     if "client_secret" in values or "client_assertion" in values:
@@ -49,6 +53,7 @@ def _user_grant(values: Mapping[str, str], tenant: str, registry: Registry, gran
         code = values.get("code")
         if not code:
             raise _missing("code")
+        _check_platform(client.is_spa(values.get("redirect_uri") or ""), origin)
         grant = grants.redeem_code(code, client_id, values.get("redirect_uri"), values.get("code_verifier"))
     else:
         token = values.get("refresh_token")
@@ -59,3 +64,14 @@ def _user_grant(values: Mapping[str, str], tenant: str, registry: Registry, gran
             grant = Grant(client_id, registry.resolve(values["scope"], tenant, client_id))
     grant.scopes.check_resource(values.get("resource"))
     return user_token_response(grant, tenant, registry, token_version, minter, grants)
+
+
+def _check_platform(spa: bool, origin: str | None) -> None:
+    if origin is not None and not spa:
+        raise GrantError(400, "invalid_request", 9002326,
+                         "Cross-origin token redemption is permitted only for the 'Single-Page Application' "
+                         f"client-type. Request origin: '{origin}'.")
+    if origin is None and spa:
+        raise GrantError(400, "invalid_request", 9002327,
+                         "Tokens issued for the 'Single-Page Application' client-type may only be redeemed "
+                         "via cross-origin requests.")

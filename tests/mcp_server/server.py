@@ -29,15 +29,19 @@ import contextvars
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import uvicorn  # a dependency of `mcp`
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from starlette.middleware.cors import CORSMiddleware  # a dependency of `mcp`
 
 MCP_PATH = "/mcp"
+# What a browser client may read of the answers (CORS): the session and protocol headers,
+# and a challenge the server sends itself.
+EXPOSED_HEADERS = ("Mcp-Session-Id", "Mcp-Protocol-Version", "WWW-Authenticate")
 # Headers entra-guard sets from the token (claims_to_headers) or from the
 # subscription key; `whoami` returns those present, lowercase.
 IDENTITY_PREFIXES = ("x-entra-",)
@@ -184,17 +188,25 @@ class _Recorder:
         await self.app(scope, receive, send)
 
 
-def asgi_app(seen: list[SeenRequest] | None = None, executions: list[Execution] | None = None):
-    """The Starlette app: Streamable HTTP at /mcp, stateless."""
+def asgi_app(seen: list[SeenRequest] | None = None, executions: list[Execution] | None = None,
+             cors_origins: Sequence[str] = ()):
+    """The Starlette app: Streamable HTTP at /mcp, stateless. `cors_origins`: browser
+    origins allowed to call it (a browser-based MCP client such as the MCP Inspector in
+    its direct mode), as the SDK's documentation wraps the app; preflights of /mcp are
+    the server's to answer (entra-guard forwards them)."""
     app = build_server(executions).streamable_http_app(streamable_http_path=MCP_PATH, stateless_http=True)
+    if cors_origins:
+        app = CORSMiddleware(app, allow_origins=list(cors_origins), allow_methods=["GET", "POST", "DELETE"],
+                             allow_headers=["*"], expose_headers=list(EXPOSED_HEADERS))
     return _Recorder(app, seen) if seen is not None else app
 
 
 class McpServerThread:
     """The server under uvicorn on a background thread (its own event loop)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, cors_origins: Sequence[str] = ()):
         self.host = host
+        self.cors_origins = tuple(cors_origins)
         self._requested_port = port
         self.requests: list[SeenRequest] = []
         self.executions: list[Execution] = []
@@ -222,7 +234,7 @@ class McpServerThread:
         sock.bind((self.host, self._requested_port))
         sock.listen(128)
         self._socket = sock
-        config = uvicorn.Config(asgi_app(self.requests, self.executions), log_level="warning", lifespan="on",
+        config = uvicorn.Config(asgi_app(self.requests, self.executions, self.cors_origins), log_level="warning", lifespan="on",
                                 timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve(sockets=[sock])),
