@@ -148,21 +148,8 @@ impl Engine {
                 Step::Pause
             }
             Some(Phase::AwaitBody { .. }) => self.decide(id, request, BodyState::Ended, true, now),
-            Some(Phase::AwaitKeys {
-                wait,
-                deadline_ms,
-                generation,
-                ..
-            }) => {
-                self.streams.set(
-                    id,
-                    Phase::AwaitKeys {
-                        wait,
-                        deadline_ms,
-                        generation,
-                        body: ended,
-                    },
-                );
+            Some(Phase::AwaitKeys { .. }) => {
+                self.streams.body_reached(id, ended);
                 Step::Pause
             }
         }
@@ -174,22 +161,8 @@ impl Engine {
             Some(Phase::Forwarded) => Step::Pass,
             None | Some(Phase::Answered) => Step::Pause,
             Some(Phase::AwaitBody { .. }) => self.decide(id, request, BodyState::Ended, true, now),
-            Some(Phase::AwaitKeys {
-                wait,
-                deadline_ms,
-                generation,
-                ..
-            }) => {
-                let body = BodyState::Ended;
-                self.streams.set(
-                    id,
-                    Phase::AwaitKeys {
-                        wait,
-                        deadline_ms,
-                        generation,
-                        body,
-                    },
-                );
+            Some(Phase::AwaitKeys { .. }) => {
+                self.streams.body_reached(id, BodyState::Ended);
                 Step::Pause
             }
         }

@@ -100,6 +100,14 @@ impl StreamTable {
         self.recount(before, Some(phase));
     }
 
+    /// How far the body of a stream held for keys has come (the body of
+    /// one held for its body is read when it ends, never tracked).
+    pub fn body_reached(&mut self, id: u32, reached: BodyState) {
+        if let Some(Phase::AwaitKeys { body, .. }) = self.phases.get_mut(&id) {
+            *body = reached;
+        }
+    }
+
     pub fn remove(&mut self, id: u32) {
         let before = self.phases.remove(&id);
         self.recount(before, None);
