@@ -4,7 +4,8 @@ use super::algorithm::Rs256;
 use super::{Claims, TokenError, UntrustedToken};
 use crate::keys::RsaKey;
 use crate::signature::SignatureVerifier;
-use jwt_compact::{AlgorithmExt, Empty, ValidationError};
+use jwt_compact::alg::RsaSignature;
+use jwt_compact::{Algorithm, AlgorithmSignature};
 
 /// Claims whose RS256 signature was checked against a published key.
 /// Fields are private: nothing outside this module can forge one.
@@ -34,18 +35,14 @@ pub fn verify(
     if key.kid != token.kid() {
         return Err(TokenError::UnknownKey);
     }
-    // jwt-compact checks `alg` against RS256, reads the claims again (the
-    // times only) and calls the verifier on the signing input.
-    Rs256(verifier)
-        .validator::<Empty>(key)
-        .validate(token.jws())
-        .map_err(|e| match e {
-            ValidationError::AlgorithmMismatch { .. } => TokenError::AlgorithmNotAllowed,
-            ValidationError::InvalidSignature
-            | ValidationError::InvalidSignatureLen { .. }
-            | ValidationError::MalformedSignature(_) => TokenError::BadSignature,
-            _ => TokenError::Malformed,
-        })?;
+    // `parse` admitted RS256 only; the claims were read (and their times
+    // checked with jwt-compact's `TimeOptions`) before any key was touched.
+    let (signed_data, signature) = token.signed();
+    let signature =
+        RsaSignature::try_from_slice(signature).map_err(|_| TokenError::BadSignature)?;
+    if !Rs256(verifier).verify_signature(&signature, key, signed_data) {
+        return Err(TokenError::BadSignature);
+    }
     if let Some(template) = &key.issuer {
         let claims = token.unverified_claims();
         let expected = match &claims.tid {
