@@ -51,7 +51,7 @@ impl RawAuthorizationServer {
         {
             return Err(ConfigError::new(
                 key("client_id"),
-                "must not contain spaces",
+                "must be non-empty, without spaces",
             ));
         }
         let redirect_uris = match (&client_id, self.redirect_uris) {

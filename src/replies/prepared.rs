@@ -271,4 +271,22 @@ mod tests {
             Some("Bearer scope=\"x.y\"")
         );
     }
+
+    #[test]
+    fn the_authorization_server_document_is_prepared() {
+        let mut c = config();
+        let mut v = json!({
+            "entra": {"tenant_id": TENANT, "audiences": [AUDIENCE]},
+            "mcp": {"resource": "https://mcp.example/mcp",
+                    "resource_metadata_url": "https://mcp.example/.well-known/oauth-protected-resource/mcp"}
+        });
+        v["mcp"]["authorization_server"] = json!({"issuer": "https://mcp.example"});
+        c.mcp = config::parse(v.to_string().as_bytes()).unwrap().mcp;
+        let p = Policy::compile(c.clone());
+        let mcp = c.mcp.as_ref().unwrap();
+        let server = mcp.authorization_server.as_ref().unwrap();
+        let prepared = p.server_metadata().unwrap();
+        assert_eq!(*prepared, authorization_server::response(&c, mcp, server));
+        assert!(Rc::ptr_eq(&prepared, &p.server_metadata().unwrap()));
+    }
 }
