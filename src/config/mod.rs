@@ -6,6 +6,7 @@
 //! types they become, and the rules that join them; each key is written
 //! once, and a value's own rule lives with its type (`values`).
 
+mod advice;
 mod authorization_server;
 mod claims;
 mod entra;
@@ -18,6 +19,7 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use advice::{advice, Warning};
 pub use authorization_server::{is_loopback, AuthorizationServerConfig};
 pub use claims::{ClaimMatch, RequiredClaim};
 pub use entra::{
