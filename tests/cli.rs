@@ -194,3 +194,57 @@ fn non_utf8_arguments_are_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("usage"));
 }
+
+#[test]
+fn check_warns_about_what_entra_refuses_and_still_succeeds() {
+    let json = r#"{
+  "entra": {"tenant_id": "11111111-2222-3333-4444-555555555555", "audiences": ["api://calc"]},
+  "mcp": {
+    "resource": "https://mcp.contoso.com/mcp/",
+    "resource_metadata_url": "https://other.contoso.com/.well-known/oauth-protected-resource/mcp",
+    "scopes_supported": ["calculator.add", "https://elsewhere.example/calculator.sub"]
+  },
+  "rules": [{"path_prefix": "/mcp", "require": "jwt", "required_scopes": ["offline_access"]}]
+}"#;
+    let path = write_config("cli-warn.json", json);
+    let out = run(&["check", path.to_str().expect("utf-8 path")], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("ok: "));
+    let err = text(&out.stderr);
+    for needle in [
+        "warning: mcp.resource: ends with /",
+        "fix: use https://mcp.contoso.com/mcp here",
+        "warning: mcp.scopes_supported[0]: calculator.add is a short scope",
+        "fix: write it fully qualified: https://mcp.contoso.com/mcp/calculator.add",
+        "warning: mcp.scopes_supported[1]: https://elsewhere.example/calculator.sub is not under mcp.resource",
+        "warning: rules[0].required_scopes[0]: offline_access is never in an access token's scp",
+        "warning: entra.audiences: no audience is a GUID",
+        "warning: mcp.resource_metadata_url: is not on mcp.resource's origin",
+    ] {
+        assert!(err.contains(needle), "missing {needle:?} in:\n{err}");
+    }
+    assert!(err
+        .lines()
+        .all(|l| l.starts_with("entra-guard: warning: ") || l.starts_with("  fix: ")));
+}
+
+#[test]
+fn check_is_quiet_about_the_recommended_setup() {
+    let json = r#"{
+  "entra": {"tenant_id": "11111111-2222-3333-4444-555555555555",
+            "audiences": ["00000000-0000-0000-0000-000000000001", "https://mcp.contoso.com/mcp"]},
+  "mcp": {
+    "resource": "https://mcp.contoso.com/mcp",
+    "resource_metadata_url": "https://mcp.contoso.com/.well-known/oauth-protected-resource/mcp",
+    "scopes_supported": ["https://mcp.contoso.com/mcp/calculator.add"],
+    "authorization_server": {"issuer": "https://mcp.contoso.com",
+                             "client_id": "00000000-0000-0000-0000-000000000002",
+                             "redirect_uris": ["http://127.0.0.1/callback", "https://vscode.dev/redirect"]}
+  },
+  "rules": [{"path_prefix": "/mcp", "require": "jwt", "required_scopes": ["calculator.add"]}]
+}"#;
+    let path = write_config("cli-quiet.json", json);
+    let out = run(&["check", path.to_str().expect("utf-8 path")], b"");
+    assert!(out.status.success());
+    assert_eq!(text(&out.stderr), "");
+}

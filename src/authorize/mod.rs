@@ -4,6 +4,7 @@
 mod jwt;
 mod outcome;
 mod request;
+mod served;
 
 #[cfg(test)]
 mod tests;
@@ -97,16 +98,8 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     let policy = env.policy;
     let config = &policy.config;
     let literal_path = req.path.split('?').next().unwrap_or("");
-    if let Some(mcp) = &config.mcp {
-        if metadata::is_metadata_path(mcp, literal_path) {
-            match req.method {
-                "GET" | "HEAD" => return respond_with(policy.metadata(mcp), Reason::Served),
-                _ if is_preflight(req) => {
-                    return respond_with(policy.metadata_preflight(), Reason::Served)
-                }
-                _ => {}
-            }
-        }
+    if let Some(decision) = served::served(req, policy, literal_path) {
+        return decision;
     }
     let mut allowed = Allowed {
         remove_headers: headers_to_remove(config, req),

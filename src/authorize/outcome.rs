@@ -90,7 +90,12 @@ impl DenyReason {
 /// Why the filter answered a request itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
-    /// A document the filter serves (protected resource metadata).
+    /// A document the filter serves (protected resource or authorization
+    /// server metadata), or a CORS preflight of one of its own paths.
     Served,
+    /// A static client registration (RFC 7591), granted or refused.
+    Registration {
+        accepted: bool,
+    },
     Denied(DenyReason),
 }

@@ -11,35 +11,35 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 // The contract's "What reaches the upstream" rows.
 mod lifecycle;
+mod served;
 mod upstream;
 
 const KEY: &str = "test"; // sha256 9f86d0...
 const JSON: (&str, &str) = ("content-type", "application/json");
 const PRM: &str = "https://mcp.example/.well-known/oauth-protected-resource/mcp";
 
+fn config_value() -> serde_json::Value {
+    json!({
+        "entra": {"tenant_id": TENANT, "audiences": [AUDIENCE]},
+        "subscription_keys": {"keys": [{"name": "contoso", "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]},
+        "mcp": {"resource": "https://mcp.example/mcp", "resource_metadata_url": PRM,
+                "scopes_supported": ["api://calculator/calculator.add"]},
+        "rules": [
+            {"path_prefix": "/health", "require": "none"},
+            {"path_prefix": "/admin", "require": "jwt", "required_roles": ["Calculator.Root"]},
+            {"path_prefix": "/mcp", "require": "jwt", "mcp_tools": ["divide"], "required_scopes": ["calculator.divide"]},
+            {"path_prefix": "/mcp", "require": "jwt", "mcp_methods": ["tools/list"], "required_scopes": []},
+            {"path_prefix": "/mcp", "require": "jwt", "required_scopes": ["calculator.add"]},
+            {"path_prefix": "/keyed", "require": "subscription_key"},
+            {"path_prefix": "/both", "require": "jwt_and_subscription_key"},
+            {"path_prefix": "/either", "require": "jwt_or_subscription_key"}
+        ],
+        "claims_to_headers": {"oid": "x-entra-oid", "azp": "x-entra-client-id"}
+    })
+}
+
 fn config() -> Config {
-    config::parse(
-        json!({
-            "entra": {"tenant_id": TENANT, "audiences": [AUDIENCE]},
-            "subscription_keys": {"keys": [{"name": "contoso", "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}]},
-            "mcp": {"resource": "https://mcp.example/mcp", "resource_metadata_url": PRM,
-                    "scopes_supported": ["api://calculator/calculator.add"]},
-            "rules": [
-                {"path_prefix": "/health", "require": "none"},
-                {"path_prefix": "/admin", "require": "jwt", "required_roles": ["Calculator.Root"]},
-                {"path_prefix": "/mcp", "require": "jwt", "mcp_tools": ["divide"], "required_scopes": ["calculator.divide"]},
-                {"path_prefix": "/mcp", "require": "jwt", "mcp_methods": ["tools/list"], "required_scopes": []},
-                {"path_prefix": "/mcp", "require": "jwt", "required_scopes": ["calculator.add"]},
-                {"path_prefix": "/keyed", "require": "subscription_key"},
-                {"path_prefix": "/both", "require": "jwt_and_subscription_key"},
-                {"path_prefix": "/either", "require": "jwt_or_subscription_key"}
-            ],
-            "claims_to_headers": {"oid": "x-entra-oid", "azp": "x-entra-client-id"}
-        })
-        .to_string()
-        .as_bytes(),
-    )
-    .unwrap()
+    config::parse(config_value().to_string().as_bytes()).unwrap()
 }
 
 struct Harness {

@@ -11,7 +11,9 @@ const USAGE: &str = "\
 usage:
   entra-guard hash-key [--name NAME]   read a subscription key on stdin, print its SHA-256
                                        (with --name: the JSON entry for subscription_keys.keys)
-  entra-guard check <config.json>      validate a filter configuration
+  entra-guard check <config.json>      validate a filter configuration; warn (on stderr,
+                                       exit status 0) about settings Entra or strict MCP
+                                       clients refuse, each with its fix
   entra-guard --help
 ";
 
@@ -114,6 +116,17 @@ fn check(path: &str) -> Result<String, String> {
         .and_then(|f| f.take(MAX_CONFIG_READ).read_to_end(&mut json))
         .map_err(|e| format!("cannot read {path}: {e}"))?;
     let cfg = config::parse(&json).map_err(|e| format!("{path}: {e}"))?;
+    let warnings: String = config::advice(&cfg)
+        .iter()
+        .map(|w| {
+            format!(
+                "entra-guard: warning: {}: {}\n  fix: {}\n",
+                w.key, w.problem, w.fix
+            )
+        })
+        .collect();
+    // Warnings are advice: a lost one must not turn a valid file into a failure.
+    let _ = std::io::stderr().write_all(warnings.as_bytes());
     Ok(summary(&cfg))
 }
 

@@ -1,6 +1,8 @@
 //! The `mcp` block: the protected resource the filter describes (RFC 9728)
 //! and the largest body it reads to find an MCP call.
 
+use super::authorization_server::{AuthorizationServerConfig, RawAuthorizationServer};
+use super::error::ConfigError;
 use super::values::{or_default, quotable, AbsoluteUrl, Bounded, NonEmpty};
 use serde::de::{Deserializer, Error};
 use serde::Deserialize;
@@ -21,6 +23,8 @@ pub struct McpConfig {
     pub resource_policy_uri: Option<String>,
     pub resource_tos_uri: Option<String>,
     pub max_body_bytes: usize,
+    /// RFC 8414 metadata (and registration) the filter serves for Entra.
+    pub authorization_server: Option<AuthorizationServerConfig>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +40,7 @@ pub struct RawMcp {
     resource_tos_uri: Option<AbsoluteUrl>,
     #[serde(default)]
     max_body_bytes: Bounded<1024, { 16 << 20 }, DEFAULT_MCP_MAX_BODY>,
+    authorization_server: Option<RawAuthorizationServer>,
 }
 
 /// An absolute URL that is written inside a quoted auth-param.
@@ -64,8 +69,12 @@ impl<'de> Deserialize<'de> for QuotedList {
 }
 
 impl RawMcp {
-    pub fn validate(self) -> McpConfig {
-        McpConfig {
+    pub fn validate(self) -> Result<McpConfig, ConfigError> {
+        let authorization_server = self
+            .authorization_server
+            .map(|a| a.validate("mcp.authorization_server"))
+            .transpose()?;
+        Ok(McpConfig {
             resource_metadata_path: self.resource_metadata_url.0.path(),
             resource: self.resource.0,
             resource_metadata_url: self.resource_metadata_url.0 .0,
@@ -75,6 +84,7 @@ impl RawMcp {
             resource_policy_uri: self.resource_policy_uri.map(String::from),
             resource_tos_uri: self.resource_tos_uri.map(String::from),
             max_body_bytes: self.max_body_bytes.usize(),
-        }
+            authorization_server,
+        })
     }
 }

@@ -6,6 +6,8 @@
 //! types they become, and the rules that join them; each key is written
 //! once, and a value's own rule lives with its type (`values`).
 
+mod advice;
+mod authorization_server;
 mod claims;
 mod entra;
 mod error;
@@ -17,6 +19,8 @@ mod values;
 #[cfg(test)]
 mod tests;
 
+pub use advice::{advice, Warning};
+pub use authorization_server::{is_loopback, AuthorizationServerConfig};
 pub use claims::{ClaimMatch, RequiredClaim};
 pub use entra::{
     EntraConfig, SignatureBackend, Tenancy, DEFAULT_AUTHORITY, DEFAULT_CLUSTER,
@@ -77,7 +81,7 @@ pub fn parse(json: &[u8]) -> Result<Config, ConfigError> {
         .subscription_keys
         .map(subscription::RawSubscriptionKeys::validate)
         .transpose()?;
-    let mcp = raw.mcp.map(mcp::RawMcp::validate);
+    let mcp = raw.mcp.map(mcp::RawMcp::validate).transpose()?;
     let rules = raw
         .rules
         .into_iter()

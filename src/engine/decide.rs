@@ -151,6 +151,12 @@ impl Engine {
     fn count_response(&mut self, reason: Reason) {
         match reason {
             Reason::Served => self.counts.count(Counter::MetadataServed),
+            Reason::Registration { accepted: true } => {
+                self.counts.count(Counter::RegistrationAccepted)
+            }
+            Reason::Registration { accepted: false } => {
+                self.counts.count(Counter::RegistrationRefused)
+            }
             Reason::Denied(why) => self.counts.denied(why),
         }
     }

@@ -163,6 +163,7 @@ mod tests {
             resource_policy_uri: None,
             resource_tos_uri: None,
             max_body_bytes: 1024,
+            authorization_server: None,
         }
     }
 

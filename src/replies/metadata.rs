@@ -66,7 +66,9 @@ struct Document<'a> {
     resource_tos_uri: Option<&'a str>,
 }
 
-pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
+/// `scopes_supported` of the documents: as configured, or the scopes the
+/// rules require when none are.
+pub fn supported_scopes(config: &Config, mcp: &McpConfig) -> Vec<String> {
     let mut scopes = mcp.scopes_supported.clone();
     if scopes.is_empty() {
         // Never advertise an empty list when rules name scopes.
@@ -78,10 +80,19 @@ pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
             }
         }
     }
+    scopes
+}
+
+pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
+    // The filter's own issuer when it serves the metadata, else Entra's.
+    let server = match &mcp.authorization_server {
+        Some(own) => own.issuer.clone(),
+        None => authorization_server(config),
+    };
     to_json(&Document {
         resource: &mcp.resource,
-        authorization_servers: [authorization_server(config)],
-        scopes_supported: scopes,
+        authorization_servers: [server],
+        scopes_supported: supported_scopes(config, mcp),
         bearer_methods_supported: ["header"],
         resource_name: mcp.resource_name.as_deref(),
         resource_documentation: mcp.resource_documentation.as_deref(),
@@ -99,19 +110,5 @@ pub fn response(config: &Config, mcp: &McpConfig) -> Response {
             ("access-control-allow-origin".into(), "*".into()),
         ],
         document(config, mcp),
-    )
-}
-
-/// Answer to a CORS preflight for the document itself.
-pub fn preflight_response() -> Response {
-    Response::new(
-        204,
-        vec![
-            ("access-control-allow-origin".into(), "*".into()),
-            ("access-control-allow-methods".into(), "GET, OPTIONS".into()),
-            ("access-control-allow-headers".into(), "*".into()),
-            ("access-control-max-age".into(), "86400".into()),
-        ],
-        Vec::new(),
     )
 }

@@ -1,13 +1,17 @@
 //! Every response a client can get from the filter itself, built here and
 //! nowhere else: RFC 6750 challenges, APIM's subscription-key answers, the
-//! RFC 9728 document, the replies prepared when the configuration loads,
+//! RFC 9728 and RFC 8414 documents, static client registration, CORS
+//! preflights of those, the replies prepared when the configuration loads,
 //! and the filter's own failures (400, 413, 500, 503).
 
 pub mod apim;
+pub mod authorization_server;
 pub mod challenge;
+pub mod cors;
 pub mod failures;
 pub mod metadata;
 pub mod prepared;
+pub mod registration;
 mod response;
 
 pub use response::{Response, WireHeaders};

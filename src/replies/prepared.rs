@@ -7,8 +7,9 @@
 use crate::config::{Config, McpConfig, Requirement, Rule, SubscriptionConfig};
 use crate::policy::Policy;
 use crate::replies::challenge::{bearer_response, BearerFailure, REQUEST_FAILURES};
-use crate::replies::metadata;
+use crate::replies::registration::{refusal_response, Refusal};
 use crate::replies::Response;
+use crate::replies::{authorization_server, metadata};
 use crate::subscription::{invalid_key_response, missing_key_response};
 use crate::token::TokenError;
 use std::rc::Rc;
@@ -24,7 +25,10 @@ pub struct PreparedResponses {
     subscription_missing: Option<Rc<Response>>,
     subscription_invalid: Option<Rc<Response>>,
     metadata: Option<Rc<Response>>,
-    metadata_preflight: Rc<Response>,
+    /// The RFC 8414 document (`mcp.authorization_server`).
+    server_metadata: Option<Rc<Response>>,
+    /// Registration refusals, by `Refusal` (`registration::REFUSALS` order).
+    refusals: [Rc<Response>; 2],
 }
 
 impl PreparedResponses {
@@ -56,7 +60,11 @@ impl PreparedResponses {
                 .mcp
                 .as_ref()
                 .map(|m| Rc::new(metadata::response(config, m))),
-            metadata_preflight: Rc::new(metadata::preflight_response()),
+            server_metadata: config.mcp.as_ref().and_then(|m| {
+                let server = m.authorization_server.as_ref()?;
+                Some(Rc::new(authorization_server::response(config, m, server)))
+            }),
+            refusals: REFUSALS.map(|r| Rc::new(refusal_response(r))),
         }
     }
 }
@@ -117,10 +125,24 @@ impl Policy {
         })
     }
 
-    pub fn metadata_preflight(&self) -> Rc<Response> {
-        Rc::clone(&self.replies.metadata_preflight)
+    /// The authorization-server metadata; `None` without the block.
+    pub fn server_metadata(&self) -> Option<Rc<Response>> {
+        let mcp = self.config.mcp.as_ref()?;
+        let server = mcp.authorization_server.as_ref()?;
+        Some(stored(self.replies.server_metadata.as_ref(), || {
+            authorization_server::response(&self.config, mcp, server)
+        }))
+    }
+
+    pub fn registration_refused(&self, refusal: Refusal) -> Rc<Response> {
+        let slot = REFUSALS.iter().position(|r| *r == refusal);
+        stored(slot.and_then(|i| self.replies.refusals.get(i)), || {
+            refusal_response(refusal)
+        })
     }
 }
+
+const REFUSALS: [Refusal; 2] = [Refusal::InvalidRedirectUri, Refusal::InvalidClientMetadata];
 
 fn stored(prepared: Option<&Rc<Response>>, build: impl FnOnce() -> Response) -> Rc<Response> {
     prepared.map_or_else(|| Rc::new(build()), Rc::clone)
@@ -229,7 +251,11 @@ mod tests {
         let mcp = c.mcp.as_ref().unwrap();
         assert_eq!(*p.metadata(mcp), metadata::response(&c, mcp));
         assert!(same(p.metadata(mcp), p.metadata(mcp)));
-        assert_eq!(*p.metadata_preflight(), metadata::preflight_response());
+        assert!(p.server_metadata().is_none());
+        for r in REFUSALS {
+            assert_eq!(*p.registration_refused(r), refusal_response(r));
+            assert!(same(p.registration_refused(r), p.registration_refused(r)));
+        }
     }
 
     #[test]
@@ -244,5 +270,23 @@ mod tests {
             either.header("www-authenticate"),
             Some("Bearer scope=\"x.y\"")
         );
+    }
+
+    #[test]
+    fn the_authorization_server_document_is_prepared() {
+        let mut c = config();
+        let mut v = json!({
+            "entra": {"tenant_id": TENANT, "audiences": [AUDIENCE]},
+            "mcp": {"resource": "https://mcp.example/mcp",
+                    "resource_metadata_url": "https://mcp.example/.well-known/oauth-protected-resource/mcp"}
+        });
+        v["mcp"]["authorization_server"] = json!({"issuer": "https://mcp.example"});
+        c.mcp = config::parse(v.to_string().as_bytes()).unwrap().mcp;
+        let p = Policy::compile(c.clone());
+        let mcp = c.mcp.as_ref().unwrap();
+        let server = mcp.authorization_server.as_ref().unwrap();
+        let prepared = p.server_metadata().unwrap();
+        assert_eq!(*prepared, authorization_server::response(&c, mcp, server));
+        assert!(Rc::ptr_eq(&prepared, &p.server_metadata().unwrap()));
     }
 }

@@ -15,7 +15,7 @@ token endpoint) and redeems a browser's code only for an SPA redirect URI.
   "does not support dynamic client registration"), before any sign-in page. With a
   client id typed by hand it signs in, and the token exchange succeeds only for a
   client whose callback is registered as an SPA redirect URI.
-- Positive (xfail until the filter has `mcp.authorization_server`): the filter's
+- Positive (`mcp.authorization_server`): the filter's
   own metadata and registration; the unmodified Inspector, no client id typed,
   completes the flow.
 """
@@ -142,12 +142,15 @@ def authorization_server(inspector_port: int):
     def block(origin: str) -> dict:
         return {"authorization_server": {
             "issuer": origin, "client_id": INSPECTOR_CLIENT_ID,
-            "redirect_uris": [f"http://localhost:{inspector_port}/oauth/callback", "http://127.0.0.1/oauth/callback"],
+            # The Inspector registers its debug callback too, and a registration is
+            # granted only if every redirect URI it asks for is allowed.
+            "redirect_uris": [f"http://localhost:{inspector_port}/oauth/callback",
+                              f"http://localhost:{inspector_port}/oauth/callback/debug",
+                              "http://127.0.0.1/oauth/callback"],
         }}
     return block
 
 
-@pytest.mark.xfail(strict=True, reason="needs mcp.authorization_server in the filter")
 def test_inspector_signs_in_through_the_filter_unmodified(browser_node, module_envoy_factory, issuer,
                                                          cors_mcp_server, inspector_port):  # noqa: F811
     """The filter's own authorization-server metadata (S256, the API's scopes, a

@@ -116,8 +116,8 @@ def test_metadata_cors_preflight(endpoint, upstream):
         "Access-Control-Request-Headers": "mcp-protocol-version"})
     assert response.status == 204, response
     assert response.header("access-control-allow-origin") == "*"
-    assert response.header("access-control-allow-methods") == "GET, OPTIONS"
-    assert response.header("access-control-allow-headers") == "*"
+    assert response.header("access-control-allow-methods") == "GET"
+    assert response.header("access-control-allow-headers") == "mcp-protocol-version"
     assert response.header("access-control-max-age") == "86400"
     assert not upstream.seen
 

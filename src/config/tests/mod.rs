@@ -3,6 +3,8 @@ use serde_json::{json, Value};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod advice;
+mod authorization_server;
 mod reading;
 
 const TID: &str = "11111111-2222-3333-4444-555555555555";

@@ -3,6 +3,7 @@
 
 mod lifecycle;
 mod refresh;
+mod served;
 
 use super::memory::{MemoryHost, MemoryRequest};
 use super::*;
