@@ -6,8 +6,10 @@ Starts, all on 127.0.0.1:
     fixed seed (the same in every run), with two confidential clients;
   - the calculator MCP server (tests/mcp_server, official MCP Python SDK) on :9001;
   - Envoy with envoy/demo.yaml (listener :10000, admin :9901) and the built filter;
-waits until a token is accepted end to end, prints copy-paste curl lines and an
-mcp.json for VS Code, and runs until Ctrl-C. Run from anywhere; Envoy runs in the
+  - a sign-in page on :9002 (scripts/demo_sign_in.py): an MCP client web app a person
+    follows in a browser, signing in as the issuer's test user (authorization code + PKCE);
+waits until a token is accepted end to end, prints copy-paste curl lines, the sign-in
+page, the MCP Inspector's settings and an mcp.json for VS Code, and runs until Ctrl-C. Run from anywhere; Envoy runs in the
 repository root, where envoy/demo.yaml finds the Wasm file. Logs: target/demo/.
 
     python scripts/demo.py             # the demo
@@ -35,21 +37,28 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "tests"))
+sys.path.insert(0, str(REPO_ROOT / "tests" / "integration"))  # sign_in_support, for --check
 
+from demo_sign_in import SignInPage  # noqa: E402
 from issuer import DEFAULT_API_URI, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT, Issuer  # noqa: E402
+from issuer.constants import DEFAULT_API_APP_ID, DEFAULT_API_SCOPES, DEFAULT_PUBLIC_CLIENT_ID  # noqa: E402
 from issuer.token_endpoint import Client  # noqa: E402
 from mcp_server import McpServerThread  # noqa: E402
 
 DEMO_YAML = REPO_ROOT / "envoy" / "demo.yaml"
 WASM = REPO_ROOT / "target" / "wasm32-unknown-unknown" / "release" / "entra_guard.wasm"
 LOG_DIR = REPO_ROOT / "target" / "demo"
-DEFAULT_PORTS = {"issuer": 9000, "mcp": 9001, "listener": 10000, "admin": 9901}
+DEFAULT_PORTS = {"issuer": 9000, "mcp": 9001, "listener": 10000, "admin": 9901, "page": 9002}
 SEED = "entra-guard-demo"
 SUBSCRIPTION_KEY = "demo-subscription-key-0001"  # its sha256 is in envoy/demo-filter.json
 # A second client whose token also carries the app role the `divide` tool needs.
 DIVIDER_ID = "d1d1d1d1-0000-4000-8000-000000000002"
 DIVIDER_SECRET = "divider-client-secret"
 READY_SECONDS = 30.0
+# The MCP Inspector (`npx @modelcontextprotocol/inspector`, port 6274) in its Direct mode is a
+# browser-based client: its callback is an SPA redirect URI, and the MCP server answers CORS.
+INSPECTOR_ORIGIN = "http://localhost:6274"
+INSPECTOR_CLIENT_ID = "1a5ec700-0000-4000-8000-00000000a001"
 
 
 @dataclass
@@ -79,7 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         Client(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, ["Calculator.Add"]),
         Client(DIVIDER_ID, DIVIDER_SECRET, ["Calculator.Add", "Calculator.Divide"]),
     ])
-    mcp_server = McpServerThread(port=ports["mcp"])
+    mcp_url = f"http://127.0.0.1:{ports['listener']}/mcp"
+    # The 2026 Entra setup: the MCP URL is an Application ID URI of the API app, so the
+    # RFC 8707 `resource` that MCP clients send is accepted.
+    issuer.register_api(DEFAULT_API_APP_ID, [DEFAULT_API_URI, mcp_url], list(DEFAULT_API_SCOPES))
+    issuer.register_public_client(INSPECTOR_CLIENT_ID, [], "MCP Inspector (demo)",
+                                  spa_redirect_uris=[f"{INSPECTOR_ORIGIN}/oauth/callback"])
+    mcp_server = McpServerThread(port=ports["mcp"], cors_origins=[INSPECTOR_ORIGIN])
+    sign_in_page = SignInPage(ports["page"], mcp_url, DEFAULT_PUBLIC_CLIENT_ID)
     envoy: subprocess.Popen | None = None
     workdir = Path(tempfile.mkdtemp(prefix="entra-guard-demo-"))
     signal.signal(signal.SIGTERM, _interrupt)
@@ -90,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         config = envoy_config(ports, workdir)
         envoy = start_envoy(envoy_bin, config, ports)
         wait_ready(envoy, ports, issuer)
+        sign_in_page.start()
         steps = demo_steps(ports)
         if args.check:
-            return check(steps)
-        print_instructions(steps, ports, config)
+            return check(steps, sign_in_page)
+        print_instructions(steps, ports, config, sign_in_page)
         while envoy.poll() is None:
             time.sleep(0.5)
         return fail(f"envoy exited with code {envoy.returncode}; see {LOG_DIR.relative_to(REPO_ROOT)}/envoy.log")
@@ -105,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if envoy is not None:
             stop_process(envoy)
+        sign_in_page.stop()
         mcp_server.stop()
         issuer.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -296,24 +314,39 @@ def vscode_mcp_json(ports: dict[str, int]) -> str:
     }, indent=2)
 
 
-def print_instructions(steps: list[Step], ports: dict[str, int], config: Path) -> None:
+def inspector_settings(ports: dict[str, int]) -> str:
+    return (f"npx @modelcontextprotocol/inspector, then in the page it opens ({INSPECTOR_ORIGIN}):\n"
+            f"  Transport Type: Streamable HTTP   URL: http://127.0.0.1:{ports['listener']}/mcp   "
+            "Connection Type: Direct\n"
+            f"  Authentication > OAuth 2.0 Flow > Client ID: {INSPECTOR_CLIENT_ID}\n"
+            "  Connect, press Accept on the issuer's sign-in page, then Tools > List Tools > add > Run Tool")
+
+
+def print_instructions(steps: list[Step], ports: dict[str, int], config: Path, sign_in_page: SignInPage) -> None:
     bar = "=" * 78
     print(f"\n{bar}\nentra-guard demo is up (Ctrl-C stops it)\n"
           f"  Envoy + entra-guard  http://127.0.0.1:{ports['listener']}/mcp   (admin: 127.0.0.1:{ports['admin']},"
           f" stats: /stats?filter=entra_guard)\n"
           f"  token issuer         http://127.0.0.1:{ports['issuer']}/{DEFAULT_TENANT}/v2.0   (Entra-compatible)\n"
           f"  MCP server           http://127.0.0.1:{ports['mcp']}/mcp   (calculator, no auth of its own)\n"
+          f"  user sign-in page    {sign_in_page.url}\n"
           f"  logs                 target/demo/envoy.log, target/demo/envoy.access.log\n{bar}\n"
+          f"Sign in as a user, in a browser (no curl): open {sign_in_page.url} and press Sign in. The page\n"
+          "is an MCP client: it follows the filter's 401 to the metadata, sends you to the issuer's sign-in\n"
+          "page (authorization code + PKCE S256, as Entra ID), and calls the tools with your token.\n\n"
+          "The same sign-in from the MCP Inspector (needs npx and network access for the npm package):\n"
+          f"{inspector_settings(ports)}\n\n"
           "Paste these into a bash or zsh shell (python3 extracts the token):\n")
     for number, step in enumerate(steps):
         print(f"# {number}. {step.title}\n{step.command}\n")
-    print("VS Code / GitHub Copilot: .vscode/mcp.json (paste $TOKEN when VS Code asks; the demo issuer has no\n"
-          "browser sign-in, so use the header form here; docs/mcp.md has the OAuth form for real Entra):\n")
+    print("VS Code / GitHub Copilot: .vscode/mcp.json (paste $TOKEN when VS Code asks; docs/mcp.md has the\n"
+          "OAuth form for real Entra):\n")
     print(vscode_mcp_json(ports), flush=True)
 
 
-def check(steps: list[Step]) -> int:
-    """Runs the printed lines in one bash (variables carry over) and checks each answer."""
+def check(steps: list[Step], sign_in_page: SignInPage) -> int:
+    """Runs the printed lines in one bash (variables carry over) and checks each answer,
+    then the browser path of the sign-in page."""
     marker = "@@entra-guard-demo-step@@"
     script = "set -u\n" + "".join(f"{step.command}\necho\necho {marker}\n" for step in steps)
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120)
@@ -328,7 +361,13 @@ def check(steps: list[Step]) -> int:
             print(f"     expected {step.expect!r} in:\n" + "\n".join("     | " + line for line in output.splitlines()))
     if done.stderr.strip():
         print("stderr:\n" + done.stderr, file=sys.stderr)
-    print(f"demo check: {len(steps) - failures} of {len(steps)} steps ok", flush=True)
+    problem = sign_in_page.follow_as_a_person()
+    print(f"{'FAIL' if problem else 'ok  '} {len(steps)}. User sign-in in a browser: {sign_in_page.url}", flush=True)
+    if problem:
+        failures += 1
+        print("     " + problem.replace("\n", "\n     "))
+    total = len(steps) + 1
+    print(f"demo check: {total - failures} of {total} steps ok", flush=True)
     return 1 if failures else 0
 
 

@@ -1,6 +1,8 @@
 """`make demo`: envoy/demo.yaml is a complete Envoy configuration, its filter JSON is
-envoy/demo-filter.json, and scripts/demo.py comes up and answers every curl line it
-prints (run on free ports so it never collides with a demo someone is running)."""
+envoy/demo-filter.json, and scripts/demo.py comes up, answers every curl line it
+prints, and its sign-in page takes a person through the user sign-in (authorization
+code + PKCE at the issuer's sign-in page) to tools answering with the user's token (run
+on free ports so it never collides with a demo someone is running)."""
 
 from __future__ import annotations
 
@@ -40,8 +42,9 @@ def test_demo_yaml_embeds_demo_filter_json():
 
 
 def test_demo_runs_and_every_printed_line_works(wasm_path):
-    ports = [arg for name in ("issuer", "mcp", "listener", "admin") for arg in (f"--{name}-port", "0")]
+    ports = [arg for name in ("issuer", "mcp", "listener", "admin", "page") for arg in (f"--{name}-port", "0")]
     done = subprocess.run([sys.executable, "scripts/demo.py", "--check", *ports], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=150)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"demo check: (\d+) of \1 steps ok", done.stdout), done.stdout
+    assert re.search(r"ok   \d+\. User sign-in in a browser", done.stdout), done.stdout

@@ -7,7 +7,7 @@
 // Without --client-id the SDK must register the client itself (RFC 7591). The "browser"
 // is fetch: it follows the authorize URL, and on the simulator's consent page posts the
 // form as a click on Accept would; the code on the redirect URI goes to finishAuth().
-// Prints one JSON document: {"connected", "tools", "authorizeUrls", "error"?, ...}.
+// Prints one JSON document: {"connected", "tools", "authorizeUrls", "discovery", "error"?, ...}.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
@@ -40,6 +40,14 @@ const provider = {
   tokens() { return tokens ?? undefined; },
   saveTokens(value) { tokens = value; out.tokenResponse = { scope: value.scope ?? null, refresh: !!value.refresh_token }; },
   saveCodeVerifier(value) { codeVerifier = value; },
+  // What discovery found: which authorization server, and what its metadata promised.
+  saveDiscoveryState(state) {
+    const metadata = state.authorizationServerMetadata ?? {};
+    out.discovery = { authorizationServer: state.authorizationServerUrl, issuer: metadata.issuer ?? null,
+                      codeChallengeMethods: metadata.code_challenge_methods_supported ?? null,
+                      registrationEndpoint: metadata.registration_endpoint ?? null,
+                      scopes: metadata.scopes_supported ?? null };
+  },
   codeVerifier() { return codeVerifier; },
   async redirectToAuthorization(url) {
     out.authorizeUrls.push(url.toString());
