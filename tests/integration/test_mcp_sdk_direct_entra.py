@@ -47,7 +47,6 @@ from test_mcp_python_sdk import TOOLS, list_and_add, run_session
 
 pytestmark = pytest.mark.wasm
 REDIRECT = "http://127.0.0.1:33418/callback"  # the default public client allows any loopback port
-NEEDS_FILTER = pytest.mark.xfail(strict=True, reason="needs mcp.authorization_server in the filter")
 
 
 def identifier_uris(issuer, *urls: str) -> None:  # noqa: F811
@@ -168,7 +167,6 @@ def check_user_sign_in(filtered: McpEndpoint, issuer, user: HeadlessUser, provid
     assert issuer.count("/register") == 0
 
 
-@NEEDS_FILTER
 def test_through_the_filter_registration_gives_the_public_client_id(filtered, issuer):  # noqa: F811
     """No client id configured in the client: the SDK registers at the filter's
     `registration_endpoint` (RFC 7591) and gets the configured public client id."""
@@ -181,13 +179,11 @@ def test_through_the_filter_registration_gives_the_public_client_id(filtered, is
     assert [str(uri) for uri in info.redirect_uris] == [REDIRECT]
 
 
-@NEEDS_FILTER
 def test_through_the_filter_pre_registered_client_signs_in(filtered, issuer):  # noqa: F811
     user = HeadlessUser()
     check_user_sign_in(filtered, issuer, user, user_provider(filtered.url, user, REDIRECT, pre_registered=True))
 
 
-@NEEDS_FILTER
 def test_through_the_filter_client_credentials(filtered, issuer, mcp_server):  # noqa: F811
     """`ClientCredentialsOAuthProvider`, unmodified, `issuer` = the filter's issuer: 401
     → the protected resource metadata → the filter's RFC 8414 document → Entra's token

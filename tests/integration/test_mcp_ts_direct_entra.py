@@ -117,7 +117,6 @@ def check_through_the_filter(out: dict, filtered: McpEndpoint, issuer) -> None: 
     assert issuer.count("/register") == 0
 
 
-@pytest.mark.xfail(strict=True, reason="needs mcp.authorization_server in the filter")
 def test_through_the_filter_registration_gives_the_public_client_id(node_client, filtered, issuer):  # noqa: F811
     out = sign_in(node_client, filtered.url, None)
     check_through_the_filter(out, filtered, issuer)
@@ -125,6 +124,5 @@ def test_through_the_filter_registration_gives_the_public_client_id(node_client,
     assert out["clientId"] == DEFAULT_PUBLIC_CLIENT_ID
 
 
-@pytest.mark.xfail(strict=True, reason="needs mcp.authorization_server in the filter")
 def test_through_the_filter_pre_registered_client_signs_in(node_client, filtered, issuer):  # noqa: F811
     check_through_the_filter(sign_in(node_client, filtered.url, DEFAULT_PUBLIC_CLIENT_ID), filtered, issuer)
