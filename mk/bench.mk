@@ -62,3 +62,11 @@ bench-profile: wasm venv ## wasm instructions + host calls per request (exact, n
 	  $(BENCH_PROFILE_VENV)/bin/python -m pip install -q --disable-pip-version-check wasmtime cryptography; \
 	fi
 	$(BENCH_PROFILE_VENV)/bin/python bench/wasm_profile.py --json target/bench/wasm-profile.json $(BENCH_PROFILE_ARGS)
+
+# Code size by crate (docs/performance.md): an unstripped release build in its
+# own target directory (the shipped artifact is not touched), before wasm-opt.
+WASM_SIZES_DIR := target/unstripped
+
+wasm-sizes: ## wasm code size by crate (unstripped release build, before wasm-opt)
+	CARGO_TARGET_DIR=$(WASM_SIZES_DIR) CARGO_PROFILE_RELEASE_STRIP=false $(WASM_CARGO) build --release --lib
+	python3 bench/wasm_sizes.py $(WASM_SIZES_DIR)/wasm32-unknown-unknown/release/entra_guard.wasm
