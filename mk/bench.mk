@@ -14,7 +14,7 @@ BENCH_VENV   := $(or $(VENV),.venv)
 BENCH_PYTHON := $(BENCH_VENV)/bin/python
 BENCH_ARGS   ?=
 
-.PHONY: bench bench-smoke bench-tools bench-profile bench-compare
+.PHONY: bench bench-smoke bench-tools bench-profile bench-compare wasm-sizes
 
 bench: wasm venv bench-tools ## benchmark vs jwt_authn / wasm floor / no auth (BENCH_SECONDS per cell), table + bench/results/latest.json
 	$(BENCH_PYTHON) bench/run.py $(BENCH_ARGS)
