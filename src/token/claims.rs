@@ -88,8 +88,8 @@ impl Claims {
                 Some(OneOrMany::One(aud)) => vec![aud],
                 Some(OneOrMany::Many(aud)) => aud,
             },
-            exp: numeric_date(times.expiration)?,
-            nbf: numeric_date(times.not_before)?,
+            exp: numeric_date(all.get("exp"), times.expiration)?,
+            nbf: numeric_date(all.get("nbf"), times.not_before)?,
             tid: checked.tid,
             azp: checked.azp,
             appid: checked.appid,
@@ -158,12 +158,22 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 /// Pre-check on jwt-compact's reading of RFC 7519 NumericDate (it takes
-/// negative numbers and any year chrono can hold, and truncates decimals):
-/// before 1970 or after 9999 is malformed.
-fn numeric_date(time: Option<DateTime<Utc>>) -> Result<Option<u64>, TokenError> {
+/// negative numbers and any year chrono can hold, and truncates decimals,
+/// so `-0.5` would read as 1970): a negative number, or a date after 9999,
+/// is malformed.
+fn numeric_date(
+    raw: Option<&Value>,
+    time: Option<DateTime<Utc>>,
+) -> Result<Option<u64>, TokenError> {
     let Some(time) = time else {
         return Ok(None);
     };
+    if raw
+        .and_then(Value::as_f64)
+        .is_some_and(|n| n.is_sign_negative())
+    {
+        return Err(TokenError::Malformed);
+    }
     u64::try_from(time.timestamp())
         .ok()
         .filter(|secs| *secs <= MAX_NUMERIC_DATE)

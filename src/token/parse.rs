@@ -1,7 +1,5 @@
-//! Splitting and decoding a compact JWS without trusting any of it. The
-//! JOSE header is jwt-compact's `Header` (with the extension below), read
-//! exactly as jwt-compact's own `UntrustedToken` reads it; the filter then
-//! checks the header fields it acts on.
+//! Splitting and decoding a compact JWS without trusting any of it; the
+//! filter then checks the JOSE header fields it acts on.
 //!
 //! Why not `jwt_compact::UntrustedToken` itself: it decodes the three parts
 //! with base64ct, a constant-time decoder made for secrets. A token is not
@@ -29,27 +27,30 @@ pub struct UntrustedToken<'a> {
     claims: Claims,
 }
 
-/// jwt-compact's complete JOSE header (its own is crate-private): `alg` and
-/// `cty` around the public `Header` with the filter's extension fields.
+/// The JOSE header members the filter acts on, each absent or `null`
+/// (absent) or of its type; a member named twice is refused by serde.
+/// Unknown members are skipped (RFC 7515 §4) without being read, however
+/// deep: jwt-compact's `Header` flattens its extension fields, and serde
+/// buffers every unknown member of a flattened struct, so a deeply nested
+/// one would be refused there.
 #[derive(Deserialize)]
 struct JoseHeader {
     alg: String,
     #[serde(default)]
     cty: Option<String>,
-    #[serde(flatten)]
-    header: jwt_compact::Header<HeaderFields>,
-}
-
-/// The JOSE header fields the filter acts on besides jwt-compact's own
-/// (`alg`, `kid`, `typ`): only whether they are present (`null` counts as
-/// absent). Unknown fields are ignored (RFC 7515 §4); a known one named
-/// twice is refused by serde.
-#[derive(Debug, Clone, Deserialize)]
-pub(super) struct HeaderFields {
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
     crit: Option<IgnoredAny>,
+    /// Microsoft Graph tokens carry one: no one but Graph can verify them.
+    #[serde(default)]
     nonce: Option<IgnoredAny>,
     /// A JWE or compressed token is not ours to read.
+    #[serde(default)]
     enc: Option<IgnoredAny>,
+    #[serde(default)]
     zip: Option<IgnoredAny>,
 }
 
@@ -87,29 +88,27 @@ impl<'a> UntrustedToken<'a> {
         {
             return Err(TokenError::Malformed);
         }
-        let header = &jose.header;
-        let fields = &header.other_fields;
-        if fields.enc.is_some() || fields.zip.is_some() {
+        if jose.enc.is_some() || jose.zip.is_some() {
             return Err(TokenError::Malformed);
         }
         if jose.alg != "RS256" {
             return Err(TokenError::AlgorithmNotAllowed);
         }
-        if fields.crit.is_some() {
+        if jose.crit.is_some() {
             return Err(TokenError::CriticalHeader);
         }
-        if fields.nonce.is_some() {
+        if jose.nonce.is_some() {
             return Err(TokenError::GraphToken);
         }
-        if header
-            .token_type
+        if jose
+            .typ
             .as_deref()
             .is_some_and(|t| !is_access_token_type(t))
         {
             return Err(TokenError::TokenType);
         }
-        let kid = match &header.key_id {
-            Some(kid) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => kid.clone(),
+        let kid = match jose.kid {
+            Some(kid) if !kid.is_empty() && kid.len() <= MAX_KID_BYTES => kid,
             Some(_) => return Err(TokenError::Malformed),
             None => return Err(TokenError::MissingKeyId),
         };

@@ -3,6 +3,8 @@
 //! through `NeedBody`, preflights of the filter's own paths only.
 
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const ISSUER: &str = "https://mcp.example/as";
 

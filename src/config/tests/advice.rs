@@ -2,6 +2,8 @@
 //! warning, and the setup docs/mcp.md recommends gets none.
 
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 const APP: &str = "00000000-0000-0000-0000-000000000001";
 

@@ -1,6 +1,8 @@
 //! `mcp.authorization_server`: what it accepts and what it refuses, by key.
 
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn with_server(block: Value) -> Result<Config, ConfigError> {
     let mut v = full();

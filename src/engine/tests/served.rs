@@ -2,6 +2,8 @@
 //! the one decision loop, answered once it ends, and counted.
 
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn world() -> World {
     let mut json = config_json();

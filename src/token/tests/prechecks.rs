@@ -3,6 +3,8 @@
 //! own that the filter relies on.
 
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn claims_text(extra: &str) -> String {
     let base = v2_claims().to_string();
@@ -37,6 +39,9 @@ fn numeric_dates_stay_between_1970_and_9999() {
         ("exp", json!(253_402_300_800u64)),
         ("exp", json!(-1)),
         ("nbf", json!(-5)),
+        // jwt-compact truncates toward zero: -0.5 would read as 1970.
+        ("exp", json!(-0.5)),
+        ("nbf", json!(-0.25)),
         ("nbf", json!(253_402_300_800u64)),
         ("iat", json!("yesterday")),
     ] {
@@ -147,4 +152,19 @@ fn an_unsigned_token_is_told_its_algorithm_first() {
         check(&format!("{rs256}.{claims}."), &cfg, NOW).unwrap_err(),
         TokenError::Malformed
     );
+}
+
+/// A header member the filter does not read is skipped unread, however
+/// deep (jwt-compact's `Header` flattens its extension, which buffers it
+/// and refused this token at serde_json's depth limit).
+#[test]
+fn unknown_header_members_are_skipped_however_deep() {
+    let cfg = config();
+    let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+    let header = format!(r#"{{"alg":"RS256","typ":"JWT","kid":"key-a","x":{deep}}}"#);
+    let t = sign_raw(&header, &v2_claims().to_string(), KEY_A);
+    assert!(check(&t, &cfg, NOW).is_ok());
+    let twice = r#"{"alg":"RS256","kid":"key-a","kid":"key-b"}"#;
+    let t = sign_raw(twice, &v2_claims().to_string(), KEY_A);
+    assert_eq!(check(&t, &cfg, NOW).unwrap_err(), TokenError::Malformed);
 }
