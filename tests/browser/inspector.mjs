@@ -23,7 +23,8 @@ for (let i = 0; i < argv.length; i += 2) args[argv[i].replace(/^--/, "")] = argv
 for (const key of ["port", "server-url", "shots"]) {
   if (!args[key]) { console.error(`usage: node inspector.mjs --${key} ... (see the header)`); process.exit(2); }
 }
-const STEP_MS = Number(args["step-ms"] ?? 15000);
+// Generous: a loaded CI machine runs Chromium, Envoy and the servers on two cores.
+const STEP_MS = Number(args["step-ms"] ?? 30000);
 
 /** The Inspector's own static web server (client/bin/client.js of the package), no proxy. */
 async function startInspector(port) {

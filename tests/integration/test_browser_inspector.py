@@ -74,7 +74,7 @@ def identifier_uri(issuer, endpoint: McpEndpoint) -> None:
 def inspect(node: str, endpoint: McpEndpoint, port: int, name: str, *extra: str) -> dict:
     return run_script(node, "inspector.mjs", "--port", str(port), "--server-url", endpoint.url,
                       "--shots", str(SHOTS / f"inspector-{name}"),
-                      *extra, timeout=120)
+                      *extra, timeout=240)
 
 
 def fetched(out: dict, path: str) -> list[dict]:
