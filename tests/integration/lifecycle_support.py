@@ -26,6 +26,12 @@ from http_client import HttpResponse
 from issuer.tokens import decode_unverified
 from upstream.echo import EchoHandler, EchoServer
 
+# The two calls of the per-tool rules: `add` is public, `divide` needs a token.
+DIVIDE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                     "params": {"name": "divide", "arguments": {"a": 6, "b": 3}}}).encode()
+ADD = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                  "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}).encode()
+
 MARKER = "x-lifecycle-case"
 PAUSE = 0.05  # between the events of one request: Envoy sees each on its own
 GRACE = 0.3  # after the answers, for a forwarded request still on its way

@@ -27,6 +27,8 @@ import pytest
 from filter_config import filter_config
 from issuer import Issuer
 from lifecycle_support import (
+    ADD,
+    DIVIDE,
     BODY_SHAPES,
     CLAIMS_TO_HEADERS,
     MARKER,
@@ -45,10 +47,6 @@ from vm_health import assert_vms_healthy, vm_snapshot
 
 pytestmark = pytest.mark.wasm  # every test here runs the built filter
 
-DIVIDE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                     "params": {"name": "divide", "arguments": {"a": 6, "b": 3}}}).encode()
-ADD = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                  "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}).encode()
 MCP_HEADERS = [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")]
 FORGED_IDENTITY = [("X-Entra-OID", "forged-by-client"), ("X-Entra-Tid", "forged-by-client")]
 

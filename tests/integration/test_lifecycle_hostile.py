@@ -30,6 +30,8 @@ from filter_config import filter_config
 from issuer import Issuer
 from issuer.tokens import with_garbage_signature
 from lifecycle_support import (
+    ADD,
+    DIVIDE,
     CLAIMS_TO_HEADERS,
     MARKER,
     PERMISSIVE_HCM,
@@ -46,10 +48,6 @@ from vm_health import assert_vms_healthy, vm_snapshot
 
 pytestmark = pytest.mark.wasm  # every test here runs the built filter
 
-DIVIDE = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                     "params": {"name": "divide", "arguments": {"a": 6, "b": 3}}}).encode()
-ADD = json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                  "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}).encode()
 
 
 @pytest.fixture(scope="module")
