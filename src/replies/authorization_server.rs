@@ -88,15 +88,7 @@ pub fn document(config: &Config, mcp: &McpConfig, server: &AuthorizationServerCo
 }
 
 pub fn response(config: &Config, mcp: &McpConfig, server: &AuthorizationServerConfig) -> Response {
-    Response::new(
-        200,
-        vec![
-            ("content-type".into(), "application/json".into()),
-            ("cache-control".into(), "public, max-age=3600".into()),
-            ("access-control-allow-origin".into(), "*".into()),
-        ],
-        document(config, mcp, server),
-    )
+    super::public_document(document(config, mcp, server))
 }
 
 #[cfg(test)]

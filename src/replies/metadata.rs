@@ -102,13 +102,5 @@ pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
 }
 
 pub fn response(config: &Config, mcp: &McpConfig) -> Response {
-    Response::new(
-        200,
-        vec![
-            ("content-type".into(), "application/json".into()),
-            ("cache-control".into(), "public, max-age=3600".into()),
-            ("access-control-allow-origin".into(), "*".into()),
-        ],
-        document(config, mcp),
-    )
+    super::public_document(document(config, mcp))
 }

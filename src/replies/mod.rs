@@ -22,3 +22,17 @@ pub use response::{Response, WireHeaders};
 pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
 }
+
+/// A public JSON document the filter serves itself (protected resource and
+/// authorization server metadata): cacheable, readable from any origin.
+pub(crate) fn public_document(body: Vec<u8>) -> Response {
+    Response::new(
+        200,
+        vec![
+            ("content-type".into(), "application/json".into()),
+            ("cache-control".into(), "public, max-age=3600".into()),
+            ("access-control-allow-origin".into(), "*".into()),
+        ],
+        body,
+    )
+}
