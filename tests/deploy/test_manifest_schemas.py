@@ -113,8 +113,12 @@ BROKEN = [
 ]
 
 
-# Where the CRDs keep unknown fields (the filter's configuration) and string maps.
-OPEN = re.compile(r"^spec\.(pluginConfig|wasm\.\d+\.config)(\.|$)|(^|\.)matchLabels$")
+# Where the CRDs keep unknown fields (the filter's configuration, Envoy config
+# patched in by EnvoyFilter / EnvoyPatchPolicy, which `envoy --mode validate`
+# checks instead) and string maps (labels, a Secret's data).
+OPEN = re.compile(r"^spec\.(pluginConfig|wasm\.\d+\.config|configPatches\.\d+\.patch\.value"
+                  r"|jsonPatches\.\d+\.operation\.value)(\.|$)"
+                  r"|(^|\.)(matchLabels|labels)$|^(stringData|data)$")
 
 
 def object_paths(node, path: tuple = ()):
