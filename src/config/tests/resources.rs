@@ -201,3 +201,61 @@ fn what_the_top_level_mcp_or_another_server_owns_is_refused() {
     let err = parse_value(&with_resources(too_many)).unwrap_err();
     assert_eq!(err.key, "protected_resources");
 }
+
+/// A resource as `docs/mcp.md` recommends it: the MCP URL is the
+/// Application ID URI, the app's GUID is an audience too.
+fn good_resource(name: &str, app: &str) -> Value {
+    let url = format!("https://gw.example/{name}/mcp");
+    json!({
+        "path_prefix": format!("/{name}"),
+        "audiences": [app, url],
+        "mcp": {"resource": url,
+                "resource_metadata_url": format!("https://gw.example/.well-known/oauth-protected-resource/{name}/mcp"),
+                "scopes_supported": [format!("{url}/read")]},
+        "rules": [{"path_prefix": format!("/{name}/mcp"), "require": "jwt", "required_scopes": ["read"]}]
+    })
+}
+
+fn warned(v: &Value) -> Vec<String> {
+    advice(&parse_value(v).unwrap())
+        .into_iter()
+        .map(|w| w.key)
+        .collect()
+}
+
+#[test]
+fn check_advises_on_each_resource_by_its_keys() {
+    const APP_A: &str = "00000000-0000-0000-0000-00000000000a";
+    const APP_B: &str = "00000000-0000-0000-0000-00000000000b";
+    let mut v = with_resources(vec![
+        good_resource("weather", APP_A),
+        good_resource("crm", APP_B),
+    ]);
+    v["entra"]["audiences"] = json!([APP_A]);
+    assert_eq!(warned(&v), Vec::<String>::new());
+
+    let mut shadowed = v.clone();
+    shadowed["rules"] = json!([{"path_prefix": "/health", "require": "none"},
+                               {"path_prefix": "/CRM/mcp", "require": "none"}]);
+    assert_eq!(warned(&shadowed), ["rules[1].path_prefix"]);
+
+    let mut weak = v.clone();
+    weak["protected_resources"][1]["mcp"]["scopes_supported"] = json!([]);
+    weak["protected_resources"][1]["audiences"] = json!([APP_B]);
+    assert_eq!(
+        warned(&weak),
+        [
+            "protected_resources[1].audiences",
+            "protected_resources[1].mcp.scopes_supported",
+            "protected_resources[1].rules[0].required_scopes[0]"
+        ]
+    );
+
+    let mut dropped = v;
+    dropped["entra"]["client_application_ids"] = json!(["c1"]);
+    dropped["protected_resources"][0]["client_application_ids"] = json!(["c1"]);
+    assert_eq!(
+        warned(&dropped),
+        ["protected_resources[1].client_application_ids"]
+    );
+}
