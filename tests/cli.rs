@@ -136,7 +136,7 @@ fn check_lists_the_protected_resources() {
                "rules": [{{"path_prefix": "/{name}/mcp", "require": "jwt", "required_scopes": ["read"]}}]}}"#
         )
     };
-    let json = format!(
+    let mut json = format!(
         r#"{{"entra": {{"tenant_id": "11111111-2222-3333-4444-555555555555",
                        "audiences": ["00000000-0000-0000-0000-000000000001"]}},
             "rules": [{{"path_prefix": "/weather/health", "require": "none"}}],
@@ -144,6 +144,8 @@ fn check_lists_the_protected_resources() {
         resource("weather", "00000000-0000-0000-0000-00000000000a"),
         resource("crm", "00000000-0000-0000-0000-00000000000b")
     );
+    // A metadata URL elsewhere than the RFC 9728 one: both paths are listed.
+    json = json.replace("/.well-known/oauth-protected-resource/crm/mcp", "/crm/prm");
     let path = write_config("cli-resources.json", &json);
     let out = run(&["check", path.to_str().expect("utf-8 path")], b"");
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -154,9 +156,9 @@ fn check_lists_the_protected_resources() {
             "ok: tenants=11111111-2222-3333-4444-555555555555, audiences=1, rules=1, \
              subscription_keys=0, mcp=off\n  \
              resource /weather: https://gw.contoso.com/weather/mcp (audiences=2, rules=1, \
-             metadata={wk}/weather/mcp {wk}/weather/mcp)\n  \
+             metadata={wk}/weather/mcp)\n  \
              resource /crm: https://gw.contoso.com/crm/mcp (audiences=2, rules=1, \
-             metadata={wk}/crm/mcp {wk}/crm/mcp)\n"
+             metadata=/crm/prm {wk}/crm/mcp)\n"
         )
     );
     // The top-level rule under a resource's prefix never applies: warned.

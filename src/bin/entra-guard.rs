@@ -146,14 +146,16 @@ fn summary(cfg: &Config) -> String {
     // One line per protected resource: where it starts, what it is, where
     // its metadata is served.
     for r in &cfg.protected_resources {
+        let mut metadata = r.mcp.resource_metadata_path.clone();
+        if r.well_known_path != metadata {
+            metadata = format!("{metadata} {}", r.well_known_path);
+        }
         out.push_str(&format!(
-            "\n  resource {}: {} (audiences={}, rules={}, metadata={} {})",
+            "\n  resource {}: {} (audiences={}, rules={}, metadata={metadata})",
             r.path_prefix,
             r.mcp.resource,
             r.audiences.len(),
             r.rules.len(),
-            r.mcp.resource_metadata_path,
-            r.well_known_path
         ));
     }
     out
