@@ -101,10 +101,9 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     }
     match env.policy.for_path(req.path) {
         Err(rules::AmbiguousPath) => ambiguous_path(),
-        Ok(policy) if std::ptr::eq(policy, env.policy) => decide(req, env),
-        // A protected resource's own audiences, rules and challenges; the
-        // token cache is shared, so its entries are checked against them
-        // again on every hit (see `jwt::evaluate`).
+        // A protected resource's own audiences, rules and challenges (or
+        // the top-level ones); the token cache is shared, so its entries
+        // are checked against them again on every hit (see `jwt::evaluate`).
         Ok(policy) => decide(
             req,
             &mut Env {
