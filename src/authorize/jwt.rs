@@ -8,7 +8,9 @@ use crate::headers::Header;
 use crate::replies::challenge::{
     BearerFailure, MALFORMED_BEARER_CREDENTIAL, MULTIPLE_BEARER_TOKENS,
 };
-use crate::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};
+use crate::token::{
+    check_audience, check_claims, verify, TokenError, UntrustedToken, VerifiedToken,
+};
 use std::rc::Rc;
 
 pub(super) enum JwtOutcome {
@@ -30,6 +32,11 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
     let now = env.now_ms / 1000;
     if let Some(raw) = bearer_fast_path(headers) {
         if let Some(hit) = env.cache.get(raw, now, entra.clock_skew_seconds) {
+            // The cache is shared by every protected resource: a token
+            // verified for one must still be for this one's app.
+            if let Err(e) = check_audience(hit.claims(), entra) {
+                return invalid(e);
+            }
             return JwtOutcome::Valid {
                 token: hit,
                 cache_hit: true,

@@ -95,12 +95,34 @@ pub struct Allowed {
 
 pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     env.cache.sync_generation(env.keys.generation());
-    let policy = env.policy;
-    let config = &policy.config;
     let literal_path = req.path.split('?').next().unwrap_or("");
-    if let Some(decision) = served::served(req, policy, literal_path) {
+    if let Some(decision) = served::served(req, env.policy, literal_path) {
         return decision;
     }
+    match env.policy.for_path(req.path) {
+        Err(rules::AmbiguousPath) => ambiguous_path(),
+        // A protected resource's own audiences, rules and challenges (or
+        // the top-level ones); the token cache is shared, so its entries
+        // are checked against them again on every hit (see `jwt::evaluate`).
+        Ok(policy) => decide(
+            req,
+            &mut Env {
+                policy,
+                keys: env.keys,
+                verifier: env.verifier,
+                cache: env.cache,
+                now_ms: env.now_ms,
+                may_wait: env.may_wait,
+                retry_after_seconds: env.retry_after_seconds,
+            },
+        ),
+    }
+}
+
+/// The decision under one policy: the top-level one or a resource's.
+fn decide(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
+    let policy = env.policy;
+    let config = &policy.config;
     let mut allowed = Allowed {
         remove_headers: headers_to_remove(config, req),
         ..Allowed::default()

@@ -11,6 +11,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 // The contract's "What reaches the upstream" rows.
 mod lifecycle;
+mod resources;
 mod served;
 mod upstream;
 
