@@ -27,7 +27,7 @@ from envoy_harness import Envoy
 
 LISTENER_TYPE = "type.googleapis.com/envoy.config.listener.v3.Listener"
 LDS = "listener_manager.lds."
-DRAIN_SECONDS = 2
+DRAIN_SECONDS = 4  # wide enough to see the drain start on a loaded machine
 
 
 class ListenerFile:

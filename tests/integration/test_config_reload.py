@@ -6,7 +6,9 @@ A valid change: no request that both versions decide the same is ever answered
 otherwise, no connection fails, new connections get the new rules as soon as every
 worker has the new filter chain, and the keys fetched once stay in use (one
 discovery and one JWKS fetch for the whole test: the key cache lives in shared
-data, which Envoy keys by vm_id, not by plugin configuration).
+data, which Envoy keys by vm_id, not by plugin configuration, and each new
+filter instance uses them from its first request: with key_wait_ms 0, one that
+had to wait for its first tick would answer 503).
 
 A change the filter refuses: Envoy rejects the listener update and keeps serving
 the old configuration, under the same load and with the same expectations.
@@ -56,7 +58,7 @@ def _listener(config: dict | str) -> dict:
 
 @pytest.fixture
 def reloadable(request: pytest.FixtureRequest, tmp_path, echo, issuer, wasm_path):
-    """(Envoy serving v1 from its LDS file, the file); cached tokens warmed."""
+    """(Envoy serving v1 from its LDS file, the file); a failed test shows its log."""
     listeners = ListenerFile(tmp_path / "lds")
     listeners.publish(_listener(_config(issuer)))
     envoy = lds_envoy(tmp_path, listeners, upstream_port=echo.port, issuer_port=issuer.port)
