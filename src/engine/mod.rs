@@ -97,7 +97,13 @@ impl Engine {
     }
 
     pub fn on_configure(&mut self, host: &mut dyn KeyHost) {
-        self.refresher.on_configure(host);
+        let mut io = refresher::Io {
+            host,
+            keys: &mut self.keys,
+            counts: &mut self.counts,
+        };
+        self.refresher.on_configure(&mut io);
+        self.cache.sync_generation(self.keys.generation());
     }
 
     pub fn on_request_headers(
