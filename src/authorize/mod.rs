@@ -25,7 +25,7 @@ use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
 use crate::token::{check_permissions, VerifiedToken};
 use jwt::JwtOutcome;
-pub use outcome::{DenyReason, Reason, Via};
+pub use outcome::{DenyReason, Identity, MatchedRule, Reason, Via};
 use request::{is_preflight, mcp_call};
 use std::rc::Rc;
 
@@ -91,6 +91,10 @@ pub struct Allowed {
     pub via: Via,
     pub cache_hit: bool,
     pub subscription: Option<String>,
+    /// Who the token names, when a token admitted the request.
+    pub identity: Identity,
+    /// `None` for a preflight (forwarded before any rule is chosen).
+    pub rule: Option<MatchedRule>,
 }
 
 pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
@@ -132,6 +136,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => return ambiguous_path(),
     };
+    allowed.rule = Some(rule_index.map_or(MatchedRule::Default, MatchedRule::Listed));
     if rule.require != Requirement::None
         && subscription::has_query_param(req.path, ACCESS_TOKEN_PARAM)
     {
@@ -270,6 +275,7 @@ fn finish_jwt(
                 Via::Jwt
             };
             allowed.cache_hit = cache_hit;
+            allowed.identity = Identity::of(token.claims());
             Decision::Allow(allowed)
         }
     }
