@@ -91,8 +91,9 @@ pub struct Allowed {
     pub via: Via,
     pub cache_hit: bool,
     pub subscription: Option<String>,
-    /// Who the token names, when a token admitted the request.
-    pub identity: Identity,
+    /// Who the token names, when a token admitted the request (boxed:
+    /// `Allowed` travels in `Result`s by value).
+    pub identity: Option<Box<Identity>>,
     /// `None` for a preflight (forwarded before any rule is chosen).
     pub rule: Option<MatchedRule>,
 }
@@ -136,7 +137,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => return ambiguous_path(),
     };
-    allowed.rule = Some(rule_index.map_or(MatchedRule::Default, MatchedRule::Listed));
+    allowed.rule = Some(MatchedRule::of(rule_index));
     if rule.require != Requirement::None
         && subscription::has_query_param(req.path, ACCESS_TOKEN_PARAM)
     {
@@ -275,7 +276,7 @@ fn finish_jwt(
                 Via::Jwt
             };
             allowed.cache_hit = cache_hit;
-            allowed.identity = Identity::of(token.claims());
+            allowed.identity = Some(Box::new(Identity::of(token.claims())));
             Decision::Allow(allowed)
         }
     }

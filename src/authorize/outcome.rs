@@ -123,8 +123,17 @@ impl Identity {
 /// The rule that decided an allowed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MatchedRule {
-    /// `rules[index]`.
-    Listed(usize),
+    /// `rules[index]` (a `u32` keeps `Allowed` small enough to pass by value).
+    Listed(u32),
     /// No rule matched: the default (a valid token).
     Default,
+}
+
+impl MatchedRule {
+    /// `None`: the default rule; a list longer than `u32::MAX` cannot be configured.
+    pub fn of(index: Option<usize>) -> MatchedRule {
+        index
+            .and_then(|i| u32::try_from(i).ok())
+            .map_or(MatchedRule::Default, MatchedRule::Listed)
+    }
 }

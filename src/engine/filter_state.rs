@@ -58,11 +58,11 @@ pub fn entries(step: &Step) -> Vec<(&'static str, String)> {
 fn allowed_entries(allowed: &Allowed, out: &mut Vec<(&'static str, String)>) {
     out.push((OUTCOME, "allowed".to_string()));
     out.push((REASON, allowed.via.name().to_string()));
-    let identity = &allowed.identity;
+    let identity = allowed.identity.as_deref();
     let optional = [
-        (OID, identity.oid.as_deref()),
-        (TID, identity.tid.as_deref()),
-        (CLIENT_ID, identity.client_id.as_deref()),
+        (OID, identity.and_then(|i| i.oid.as_deref())),
+        (TID, identity.and_then(|i| i.tid.as_deref())),
+        (CLIENT_ID, identity.and_then(|i| i.client_id.as_deref())),
         (SUBSCRIPTION, allowed.subscription.as_deref()),
     ];
     for (name, value) in optional {
@@ -100,11 +100,11 @@ mod tests {
         Allowed {
             via: Via::JwtAndSubscriptionKey,
             subscription: Some("contoso-mobile".into()),
-            identity: Identity {
+            identity: Some(Box::new(Identity {
                 oid: Some("00000000-0000-0000-0000-0000000000aa".into()),
                 tid: Some("11111111-1111-1111-1111-111111111111".into()),
                 client_id: Some("22222222-2222-2222-2222-222222222222".into()),
-            },
+            })),
             rule: Some(MatchedRule::Listed(2)),
             ..Allowed::default()
         }
@@ -179,9 +179,11 @@ mod tests {
     #[test]
     fn values_that_are_too_long_or_not_printable_are_left_out() {
         let mut allowed = allowed_by_token();
-        allowed.identity.oid = Some("a".repeat(MAX_VALUE_BYTES + 1));
-        allowed.identity.tid = Some("t\nforged=1".into());
-        allowed.identity.client_id = Some("c".repeat(MAX_VALUE_BYTES));
+        allowed.identity = Some(Box::new(Identity {
+            oid: Some("a".repeat(MAX_VALUE_BYTES + 1)),
+            tid: Some("t\nforged=1".into()),
+            client_id: Some("c".repeat(MAX_VALUE_BYTES)),
+        }));
         allowed.subscription = Some(String::new());
         let got = entries(&Step::Forward(allowed));
         let names: Vec<&str> = got.iter().map(|(n, _)| *n).collect();
