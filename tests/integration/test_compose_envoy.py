@@ -154,6 +154,20 @@ def test_access_log_over_http2(composed, module_issuer):
     assert line["oid"] == service_principal_oid(client)
 
 
+def test_a_request_held_for_keys_is_logged_with_its_caller(envoy_factory, issuer, wasm_path):
+    """Decided on resume (from the root context, as that stream): the state lands on it."""
+    issuer.set_fault("jwks", "slow", delay=1.0)
+    guard = filter_config(issuer, subscription_keys={"keys": key_entries()}, rules=recipe_rules())
+    envoy = envoy_factory(http_filters=composed_filters(guard, wasm_path),
+                          hcm_options={"access_log": recipe_hcm()["access_log"]})
+    client, marker = str(uuid.uuid4()), uuid.uuid4().hex
+    response = envoy.get(f"/api/{marker}", bearer(token(issuer, client)))
+    assert response.status == 200
+    assert envoy.wait_for_stat("wasmcustom.entra_guard.requests_waited_for_keys", lambda n: n == 1) == 1
+    line = access_log_line(envoy, marker)
+    assert (line["outcome"], line["client"], line["oid"]) == ("allowed", client, service_principal_oid(client))
+
+
 # --- 2. RBAC on a claim ------------------------------------------------------------------
 
 
