@@ -25,7 +25,7 @@ use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
 use crate::token::{check_permissions, VerifiedToken};
 use jwt::JwtOutcome;
-pub use outcome::{DenyReason, Reason, Via};
+pub use outcome::{DenyReason, Identity, MatchedRule, Reason, Via};
 use request::{is_preflight, mcp_call};
 use std::rc::Rc;
 
@@ -91,6 +91,11 @@ pub struct Allowed {
     pub via: Via,
     pub cache_hit: bool,
     pub subscription: Option<String>,
+    /// Who the token names, when a token admitted the request (boxed:
+    /// `Allowed` travels in `Result`s by value).
+    pub identity: Option<Box<Identity>>,
+    /// `None` for a preflight (forwarded before any rule is chosen).
+    pub rule: Option<MatchedRule>,
 }
 
 pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
@@ -154,6 +159,7 @@ fn decide(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => return ambiguous_path(),
     };
+    allowed.rule = Some(MatchedRule::of(rule_index));
     if rule.require != Requirement::None
         && subscription::has_query_param(req.path, ACCESS_TOKEN_PARAM)
     {
@@ -292,6 +298,7 @@ fn finish_jwt(
                 Via::Jwt
             };
             allowed.cache_hit = cache_hit;
+            allowed.identity = Some(Box::new(Identity::of(token.claims())));
             Decision::Allow(allowed)
         }
     }

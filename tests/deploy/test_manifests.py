@@ -51,6 +51,10 @@ REQUIRED = {
     ("v1", "Secret"): ["stringData"],
     ("gateway.networking.k8s.io/v1", "Gateway"): ["spec.gatewayClassName", "spec.listeners"],
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): ["spec.parentRefs", "spec.rules"],
+    ("networking.istio.io/v1alpha3", "EnvoyFilter"): ["spec.workloadSelector", "spec.configPatches"],
+    ("security.istio.io/v1", "AuthorizationPolicy"): ["spec.selector", "spec.action", "spec.rules"],
+    ("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy"): ["spec.targetRefs", "spec.authorization"],
+    ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"): ["spec.targetRefs", "spec.rateLimit"],
 }
 
 
