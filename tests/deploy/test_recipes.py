@@ -43,9 +43,12 @@ def test_istio_ships_the_recipe_access_log_and_rate_limits():
 
 
 def test_envoy_gateway_logs_the_same_names():
-    (proxy,) = manifests("EnvoyProxy")
-    (setting,) = proxy.spec["telemetry"]["accessLog"]["settings"]
-    assert names_logged(setting["format"]["text"]) == FILTER_STATE_NAMES
+    # Every EnvoyProxy: a recipe's same-name EnvoyProxy replaces the base one.
+    proxies = manifests("EnvoyProxy")
+    assert len(proxies) >= 2
+    for proxy in proxies:
+        (setting,) = proxy.spec["telemetry"]["accessLog"]["settings"]
+        assert names_logged(setting["format"]["text"]) == FILTER_STATE_NAMES, proxy.name
 
 
 def test_policies_read_only_headers_the_filter_sets():
