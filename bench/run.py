@@ -41,8 +41,15 @@ With --ref-wasm, the run compares two builds (bench/compare.py): `entra_guard` a
 `entra_guard_ref` (the same configuration, the other module, its own VM) in all
 four scenarios, and prints current ÷ ref with a within-noise verdict.
 
+Then the scale section (bench/scale.py, issue 17): entra-guard with a small and a large
+configuration (cost per request of a key, a repeated token, no credential), forged tokens
+against valid ones, and memory and on_configure time per configuration at
+`--concurrency` 1 and 4. `--only` (BENCH_ONLY) picks parts: main, profile, fetch, scale, memory.
+
+    python bench/run.py --only scale,memory   # just the issue-17 rows
+
 Environment: BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_THREADS,
-BENCH_POOL, BENCH_ROUNDS, BENCH_AGGREGATE, ENVOY_BIN, ENTRA_GUARD_WASM, BENCH_FLOOR_WASM (skips the
+BENCH_POOL, BENCH_ROUNDS, BENCH_AGGREGATE, BENCH_ONLY, ENVOY_BIN, ENTRA_GUARD_WASM, BENCH_FLOOR_WASM (skips the
 floor build), WASM_TOOLCHAIN (as for `make wasm`).
 """
 
