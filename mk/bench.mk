@@ -3,9 +3,10 @@
 # Included by the main Makefile (`include mk/*.mk`); uses its `wasm` and `venv`
 # targets and $(VENV).
 #
-#   make bench                      full run (~4-6 min), writes bench/results/latest.json
+#   make bench                      full run (~6-8 min), writes bench/results/latest.json
 #   make bench BENCH_SECONDS=10     longer cells (also BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_POOL)
 #   make bench BENCH_ARGS='--listeners entra_guard,floor --scenarios repeated'
+#   make bench BENCH_ONLY=scale,memory   only the scale / memory / configure-time rows (issue 17)
 #   make bench-smoke                1 s cells: checks the harness works (never the numbers)
 #   make bench-compare REF=main     this build against REF's, same Envoy, all four scenarios
 #   make bench-compare REF=main BENCH_ROUNDS=3     ... with a within-noise verdict (needs >= 3 rounds)

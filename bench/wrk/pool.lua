@@ -1,9 +1,10 @@
 -- wrk script of `make bench`: cycles through a pool of bearer tokens.
 --
---   wrk -t1 -c32 -d5s -s bench/wrk/pool.lua http://127.0.0.1:PORT/ -- TOKENS_FILE
+--   wrk -t1 -c32 -d5s -s bench/wrk/pool.lua http://127.0.0.1:PORT/ -- TOKENS_FILE [HEADER]
 --
 -- TOKENS_FILE has one token a line; an empty file (or "-") sends no
--- Authorization header at all. Every request is pre-built in init(), so the
+-- Authorization header at all. With HEADER, each line is sent as that
+-- header's value instead of "Authorization: Bearer <line>" (subscription keys). Every request is pre-built in init(), so the
 -- per-request Lua cost is one table index and is the same for every listener.
 -- done() prints one JSON line (prefixed "BENCH_JSON ") that bench/run.py reads.
 
@@ -13,11 +14,16 @@ local index = 0
 
 function init(args)
   local path = args[1]
+  local header = args[2]
   if path ~= nil and path ~= "-" then
     for line in io.lines(path) do
       if #line > 0 then
         count = count + 1
-        requests[count] = wrk.format("GET", "/", { ["Authorization"] = "Bearer " .. line })
+        if header ~= nil then
+          requests[count] = wrk.format("GET", "/", { [header] = line })
+        else
+          requests[count] = wrk.format("GET", "/", { ["Authorization"] = "Bearer " .. line })
+        end
       end
     end
   end

@@ -122,3 +122,30 @@ fn type_errors_do_not_echo_the_value() {
         );
     }
 }
+
+/// 10,000 subscriptions with a primary and a secondary key are about
+/// 1.9 MB of JSON: such a configuration starts, and the bound still holds
+/// just above 4 MiB.
+#[test]
+fn ten_thousand_subscriptions_fit_and_the_size_stays_bounded() {
+    let key = |i: usize, slot: u8| {
+        format!(
+            r#"{{"name":"subscription-{i:05}","sha256":"{:064x}"}}"#,
+            i * 2 + usize::from(slot)
+        )
+    };
+    let keys: Vec<String> = (0..10_000).flat_map(|i| [key(i, 0), key(i, 1)]).collect();
+    let json = format!(
+        r#"{{"entra":{{"tenant_id":"11111111-2222-3333-4444-555555555555","audiences":["a"]}},
+            "subscription_keys":{{"keys":[{}]}}}}"#,
+        keys.join(",")
+    );
+    assert!(json.len() > 1 << 20, "{}", json.len());
+    let c = parse(json.as_bytes()).expect("10,000 subscriptions");
+    assert_eq!(c.subscription.map(|s| s.keys.len()), Some(20_000));
+
+    let mut padded = json.into_bytes();
+    padded.resize(MAX_CONFIG_BYTES + 1, b' ');
+    let err = parse(&padded).expect_err("over the bound");
+    assert_eq!(err.reason, "configuration larger than 4 MiB");
+}
