@@ -6,10 +6,13 @@
 use crate::config::Config;
 use crate::keys::RefreshPolicy;
 use crate::replies::prepared::PreparedResponses;
+use crate::subscription::KeyIndex;
 
 pub struct Policy {
     pub config: Config,
     pub(crate) replies: PreparedResponses,
+    /// The subscription keys by digest (empty without a `subscription_keys` block).
+    pub key_index: KeyIndex,
     pub refresh: RefreshPolicy,
     /// Prefix of this identity provider's shared-data keys.
     pub namespace: String,
@@ -25,6 +28,11 @@ impl Policy {
         };
         Policy {
             replies: PreparedResponses::new(&config),
+            key_index: config
+                .subscription
+                .as_ref()
+                .map(KeyIndex::new)
+                .unwrap_or_default(),
             namespace: namespace(&config),
             refresh,
             config,

@@ -160,18 +160,20 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                     Reason::Denied(DenyReason::InvalidRequest),
                 );
             }
-            KeyPresence::Present(candidate) => match subscription::check_key(sub, candidate) {
-                KeyCheck::Valid { name } => {
-                    allowed.subscription = Some(name.to_string());
-                    allowed
-                        .set_headers
-                        .push((sub.name_header.clone(), name.to_string()));
+            KeyPresence::Present(candidate) => {
+                match subscription::check_key(sub, &policy.key_index, candidate) {
+                    KeyCheck::Valid { name } => {
+                        allowed.subscription = Some(name.to_string());
+                        allowed
+                            .set_headers
+                            .push((sub.name_header.clone(), name.to_string()));
+                    }
+                    KeyCheck::Invalid => {
+                        let response = policy.subscription_invalid(sub);
+                        key_failure = Some((response, DenyReason::SubscriptionInvalid))
+                    }
                 }
-                KeyCheck::Invalid => {
-                    let response = policy.subscription_invalid(sub);
-                    key_failure = Some((response, DenyReason::SubscriptionInvalid))
-                }
-            },
+            }
         }
     }
     match rule.require {
