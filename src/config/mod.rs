@@ -23,7 +23,7 @@ pub use advice::{advice, Warning};
 pub use authorization_server::{is_loopback, AuthorizationServerConfig};
 pub use claims::{ClaimMatch, RequiredClaim};
 pub use entra::{
-    EntraConfig, SignatureBackend, Tenancy, DEFAULT_AUTHORITY, DEFAULT_CLUSTER,
+    holds, EntraConfig, SignatureBackend, Tenancy, DEFAULT_AUTHORITY, DEFAULT_CLUSTER,
     DEFAULT_V1_ISSUER_AUTHORITY,
 };
 pub use error::ConfigError;
