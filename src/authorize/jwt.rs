@@ -1,5 +1,5 @@
-//! The bearer-token half of a decision: cache, cheap checks, keys, then
-//! the signature.
+//! The bearer-token half of a decision: cache (of verified tokens and of
+//! forged ones), cheap checks, keys, then the signature.
 
 use super::{Env, KeyWait};
 use crate::authorize::DenyReason;
@@ -34,6 +34,15 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
                 token: hit,
                 cache_hit: true,
             };
+        }
+        // These bytes failed their signature check with these keys: they
+        // fail it again, and everything checked before it still passes
+        // while the entry lives (same configuration, same keys, `exp`) and
+        // the keys are young enough to use. The answer is the verification's.
+        if env.cache.is_rejected(raw, now, entra.clock_skew_seconds)
+            && env.keys.is_usable(env.now_ms)
+        {
+            return invalid(TokenError::BadSignature);
         }
     }
     let raw = match find_bearer(headers) {
@@ -73,6 +82,7 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
             invalid(TokenError::UnknownKey)
         };
     };
+    let exp = untrusted.unverified_claims().exp;
     match verify(untrusted, key, env.verifier) {
         Ok(verified) => {
             let verified = Rc::new(verified);
@@ -82,6 +92,14 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
                 token: verified,
                 cache_hit: false,
             }
+        }
+        Err(TokenError::BadSignature) => {
+            // Only a signature that failed: other failures are cheap to
+            // find again or may change (an unknown kid, a key's issuer).
+            if let Some(exp) = exp {
+                env.cache.reject(raw, exp, now, entra.clock_skew_seconds);
+            }
+            invalid(TokenError::BadSignature)
         }
         Err(e) => invalid(e),
     }
