@@ -6,11 +6,14 @@
 use crate::config::Config;
 use crate::keys::RefreshPolicy;
 use crate::replies::prepared::PreparedResponses;
+use crate::rules::RuleIndex;
 use crate::subscription::KeyIndex;
 
 pub struct Policy {
     pub config: Config,
     pub(crate) replies: PreparedResponses,
+    /// `config.rules` by prefix: selection does not scan them.
+    pub rule_index: RuleIndex,
     /// The subscription keys by digest (empty without a `subscription_keys` block).
     pub key_index: KeyIndex,
     pub refresh: RefreshPolicy,
@@ -28,6 +31,7 @@ impl Policy {
         };
         Policy {
             replies: PreparedResponses::new(&config),
+            rule_index: RuleIndex::new(&config.rules),
             key_index: config
                 .subscription
                 .as_ref()

@@ -114,7 +114,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     if is_preflight(req) {
         // Forwarded before any rule is chosen: no credential a rule keeps
         // from the upstream may ride along on it.
-        if config.rules.iter().any(Rule::removes_authorization) {
+        if policy.rule_index.any_removes_authorization() {
             allowed
                 .remove_headers
                 .extend(sent_as(req, &["authorization"]));
@@ -122,12 +122,15 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         allowed.via = Via::Preflight;
         return Decision::Allow(allowed);
     }
-    let call = match mcp_call(req, config) {
+    let call = match mcp_call(req, policy) {
         Ok(call) => call,
         Err(decision) => return decision,
     };
     static DEFAULT_RULE: Rule = Rule::DEFAULT_JWT;
-    let (rule, rule_index) = match rules::select(&config.rules, req.path, call.as_ref()) {
+    let selected = policy
+        .rule_index
+        .select(&config.rules, req.path, call.as_ref());
+    let (rule, rule_index) = match selected {
         Ok(Some((index, rule))) => (rule, Some(index)),
         Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => return ambiguous_path(),
