@@ -19,7 +19,7 @@ usage:
 
 /// Larger than `config::parse` accepts, so an oversized file gets the
 /// parser's own message while reading stays bounded.
-const MAX_CONFIG_READ: u64 = (1 << 20) + 1;
+const MAX_CONFIG_READ: u64 = config::MAX_CONFIG_BYTES as u64 + 1;
 
 fn main() -> ExitCode {
     // `env::args` panics on an argument that is not UTF-8.

@@ -36,7 +36,9 @@ pub use subscription::{
 
 use serde::Deserialize;
 
-const MAX_CONFIG_BYTES: usize = 1 << 20;
+/// Room for a large deployment: 20,000 subscription keys (about 2 MiB as
+/// JSON), 1,000 rules, 200 tenants.
+pub const MAX_CONFIG_BYTES: usize = 4 << 20;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -69,7 +71,7 @@ pub fn parse(json: &[u8]) -> Result<Config, ConfigError> {
     if json.len() > MAX_CONFIG_BYTES {
         return Err(ConfigError::new(
             "(root)",
-            "configuration larger than 1 MiB",
+            "configuration larger than 4 MiB",
         ));
     }
     let mut de = serde_json::Deserializer::from_slice(json);

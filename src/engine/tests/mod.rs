@@ -1,6 +1,7 @@
 //! The engine driven as the proxy drives it: request events, ticks and
 //! callout answers in every order, with the in-memory host.
 
+mod large;
 mod lifecycle;
 mod refresh;
 mod rejected;
