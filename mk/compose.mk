@@ -33,5 +33,5 @@ compose-down: ## stop and remove the stack started by compose-up
 deploy-tools:
 	@scripts/ensure-docker.sh --compose-only
 
-test-deploy: wasm venv deploy-tools ## shipped configs: YAML fields, embedded filter JSON (entra-guard check), envoy --mode validate
+test-deploy: wasm venv deploy-tools deploy-deps ## shipped configs: manifests against their kinds' models, YAML fields, embedded filter JSON (entra-guard check), envoy --mode validate
 	$(VENV)/bin/pytest tests/deploy $(PYTEST_ARGS)

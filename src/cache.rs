@@ -36,6 +36,8 @@ const REJECTED_LIMITS: Limits = Limits {
 struct Rejected {
     exp: u64,
     since: u64,
+    /// The policy whose checks the token passed (`Policy::id`).
+    judge: u64,
 }
 
 #[derive(Debug)]
@@ -91,20 +93,30 @@ impl TokenCache {
     }
 
     /// Whether exactly these bytes failed their signature check with the
-    /// current keys, and their lifetime check would still pass at `now`.
-    pub fn is_rejected(&mut self, token: &[u8], now: u64, skew: u64) -> bool {
+    /// current keys after passing the checks of `judge`, and their
+    /// lifetime check would still pass at `now`.
+    pub fn is_rejected(&mut self, token: &[u8], now: u64, skew: u64, judge: u64) -> bool {
         let live = |r: &Rejected| r.since <= now && live(Some(r.exp), now, skew);
-        let hit = self.rejected.get(token, live).is_some();
+        let hit = self
+            .rejected
+            .get(token, live)
+            .is_some_and(|r| r.judge == judge);
         self.rejected_hits += u64::from(hit);
         hit
     }
 
     /// Remembers a token whose signature failed at `now`; `exp` is its
-    /// `exp` claim, which passed the lifetime check.
-    pub fn reject(&mut self, token: &[u8], exp: u64, now: u64, skew: u64) {
+    /// `exp` claim, which passed the lifetime check. `judge` names the
+    /// checks that passed before the signature's (a policy's own): only a
+    /// lookup by the same judge hits.
+    pub fn reject(&mut self, token: &[u8], exp: u64, now: u64, skew: u64, judge: u64) {
         let live = |r: &Rejected| live(Some(r.exp), now, skew);
-        self.rejected
-            .insert(token, Rejected { exp, since: now }, live);
+        let entry = Rejected {
+            exp,
+            since: now,
+            judge,
+        };
+        self.rejected.insert(token, entry, live);
     }
 
     /// Rejected tokens answered from the cache since the last call.
@@ -208,22 +220,29 @@ mod tests {
         let t = token().into_bytes();
         let exp = NOW + 3600;
         let mut cache = TokenCache::new(16);
-        assert!(!cache.is_rejected(&t, NOW, 0));
-        cache.reject(&t, exp, NOW, 300);
-        assert!(cache.is_rejected(&t, NOW, 300));
-        assert!(cache.is_rejected(&t, exp + 300, 300), "exp plus skew");
-        assert!(!cache.is_rejected(&t, NOW - 1, 300), "before it was judged");
-        assert!(!cache.is_rejected(&t[1..], NOW, 300));
+        assert!(!cache.is_rejected(&t, NOW, 0, 1));
+        cache.reject(&t, exp, NOW, 300, 1);
+        assert!(cache.is_rejected(&t, NOW, 300, 1));
+        assert!(
+            !cache.is_rejected(&t, NOW, 300, 2),
+            "judged by another policy"
+        );
+        assert!(cache.is_rejected(&t, exp + 300, 300, 1), "exp plus skew");
+        assert!(
+            !cache.is_rejected(&t, NOW - 1, 300, 1),
+            "before it was judged"
+        );
+        assert!(!cache.is_rejected(&t[1..], NOW, 300, 1));
         assert!(cache.get(&t, NOW, 300).is_none(), "never a verified token");
         assert_eq!(cache.take_rejected_hits(), 2);
         assert_eq!(cache.take_rejected_hits(), 0);
-        assert!(!cache.is_rejected(&t, exp + 301, 300), "expired");
+        assert!(!cache.is_rejected(&t, exp + 301, 300, 1), "expired");
         assert_eq!(cache.rejected_len(), 0, "expired entries are dropped");
         // A flood of distinct forged tokens: bounded in entries and bytes.
         for i in 0..5_000u32 {
             let mut forged = t.clone();
             forged.extend_from_slice(&i.to_le_bytes());
-            cache.reject(&forged, exp, NOW, 0);
+            cache.reject(&forged, exp, NOW, 0, 1);
             assert!(cache.rejected_len() <= REJECTED_LIMITS.entries);
         }
         assert!(cache.rejected_len() > 0);
@@ -231,15 +250,18 @@ mod tests {
         for i in 0..200u32 {
             let mut forged = vec![b'a'; 16 * 1024];
             forged.extend_from_slice(&i.to_le_bytes());
-            big_tokens.reject(&forged, exp, NOW, 0);
+            big_tokens.reject(&forged, exp, NOW, 0, 1);
             assert!(big_tokens.rejected_len() * (16 * 1024 + 4) <= REJECTED_LIMITS.bytes);
         }
         assert!(big_tokens.rejected_len() > 0);
-        cache.reject(&t, exp, NOW, 0);
+        cache.reject(&t, exp, NOW, 0, 1);
         cache.sync_generation(3);
-        assert!(!cache.is_rejected(&t, NOW, 0), "new keys: judged again");
+        assert!(!cache.is_rejected(&t, NOW, 0, 1), "new keys: judged again");
         let mut off = TokenCache::new(0);
-        off.reject(&t, exp, NOW, 0);
-        assert!(!off.is_rejected(&t, NOW, 0), "token_cache_size 0: no cache");
+        off.reject(&t, exp, NOW, 0, 1);
+        assert!(
+            !off.is_rejected(&t, NOW, 0, 1),
+            "token_cache_size 0: no cache"
+        );
     }
 }

@@ -126,6 +126,61 @@ fn check_accepts_a_valid_config() {
 }
 
 #[test]
+fn check_lists_the_protected_resources() {
+    let resource = |name: &str, app: &str| {
+        format!(
+            r#"{{"path_prefix": "/{name}", "audiences": ["{app}", "https://gw.contoso.com/{name}/mcp"],
+               "mcp": {{"resource": "https://gw.contoso.com/{name}/mcp",
+                        "resource_metadata_url": "https://gw.contoso.com/.well-known/oauth-protected-resource/{name}/mcp",
+                        "scopes_supported": ["https://gw.contoso.com/{name}/mcp/read"]}},
+               "rules": [{{"path_prefix": "/{name}/mcp", "require": "jwt", "required_scopes": ["read"]}}]}}"#
+        )
+    };
+    let mut json = format!(
+        r#"{{"entra": {{"tenant_id": "11111111-2222-3333-4444-555555555555",
+                       "audiences": ["00000000-0000-0000-0000-000000000001"]}},
+            "rules": [{{"path_prefix": "/weather/health", "require": "none"}}],
+            "protected_resources": [{}, {}]}}"#,
+        resource("weather", "00000000-0000-0000-0000-00000000000a"),
+        resource("crm", "00000000-0000-0000-0000-00000000000b")
+    );
+    // A metadata URL elsewhere than the RFC 9728 one: both paths are listed.
+    json = json.replace("/.well-known/oauth-protected-resource/crm/mcp", "/crm/prm");
+    let path = write_config("cli-resources.json", &json);
+    let out = run(&["check", path.to_str().expect("utf-8 path")], b"");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let wk = "/.well-known/oauth-protected-resource";
+    assert_eq!(
+        text(&out.stdout),
+        format!(
+            "ok: tenants=11111111-2222-3333-4444-555555555555, audiences=1, rules=1, \
+             subscription_keys=0, mcp=off\n  \
+             resource /weather: https://gw.contoso.com/weather/mcp (audiences=2, rules=1, \
+             metadata={wk}/weather/mcp)\n  \
+             resource /crm: https://gw.contoso.com/crm/mcp (audiences=2, rules=1, \
+             metadata=/crm/prm {wk}/crm/mcp)\n"
+        )
+    );
+    // The top-level rule under a resource's prefix never applies: warned.
+    assert!(
+        text(&out.stderr).contains(
+            "warning: rules[0].path_prefix: covers paths under protected_resources[0].path_prefix"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+    let overlapping = json.replace("\"/crm", "\"/Weather/crm");
+    let path = write_config("cli-overlap.json", &overlapping);
+    let out = run(&["check", path.to_str().expect("utf-8 path")], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("protected_resources[1].path_prefix: overlaps"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn check_names_an_unknown_key() {
     let path = write_config(
         "cli-unknown.json",

@@ -188,9 +188,9 @@ fn observe(fx: &Fixtures, which: Which, gw: &Gateway, s: &mut Stream, step: &Ste
     match step {
         Step::Pass => assert_eq!(s.verdict, Verdict::Forwarded, "data passed undecided"),
         Step::Pause => assert_ne!(s.verdict, Verdict::Forwarded, "forwarded stream held"),
-        Step::Forward(_) | Step::Reply(_) => {
+        Step::Forward(_) | Step::Reply(..) => {
             assert_eq!(s.verdict, Verdict::Undecided, "decided twice: {step:?}");
-            if let Step::Reply(r) = step {
+            if let Step::Reply(r, _) = step {
                 assert!(matches!(r.status, 200 | 204 | 400 | 401 | 403 | 413 | 500 | 503), "{}", r.status);
                 s.verdict = Verdict::Answered;
                 return;

@@ -397,7 +397,7 @@ pub fn check_decision(fx: &Fixtures, which: Which, keys_known: bool, req: &Req, 
     let bearer = find_bearer(&headers);
     match d {
         Step::Forward(a) => check_allowed(fx, which, keys_known, req, a, bearer),
-        Step::Reply(response) => {
+        Step::Reply(response, _) => {
             assert_response_sane(response);
             if response.status == 403 {
                 // Permissions are checked only on a verified token.

@@ -8,7 +8,9 @@ use crate::headers::Header;
 use crate::replies::challenge::{
     BearerFailure, MALFORMED_BEARER_CREDENTIAL, MULTIPLE_BEARER_TOKENS,
 };
-use crate::token::{check_claims, verify, TokenError, UntrustedToken, VerifiedToken};
+use crate::token::{
+    check_audience, check_claims, verify, TokenError, UntrustedToken, VerifiedToken,
+};
 use std::rc::Rc;
 
 pub(super) enum JwtOutcome {
@@ -30,6 +32,11 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
     let now = env.now_ms / 1000;
     if let Some(raw) = bearer_fast_path(headers) {
         if let Some(hit) = env.cache.get(raw, now, entra.clock_skew_seconds) {
+            // The cache is shared by every protected resource: a token
+            // verified for one must still be for this one's app.
+            if let Err(e) = check_audience(hit.claims(), entra) {
+                return invalid(e);
+            }
             return JwtOutcome::Valid {
                 token: hit,
                 cache_hit: true,
@@ -37,9 +44,12 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
         }
         // These bytes failed their signature check with these keys: they
         // fail it again, and everything checked before it still passes
-        // while the entry lives (same configuration, same keys, `exp`) and
-        // the keys are young enough to use. The answer is the verification's.
-        if env.cache.is_rejected(raw, now, entra.clock_skew_seconds)
+        // while the entry lives (the same policy judged them, same keys,
+        // `exp`) and the keys are young enough to use. The answer is the
+        // verification's.
+        if env
+            .cache
+            .is_rejected(raw, now, entra.clock_skew_seconds, env.policy.id)
             && env.keys.is_usable(env.now_ms)
         {
             return invalid(TokenError::BadSignature);
@@ -97,7 +107,8 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
             // Only a signature that failed: other failures are cheap to
             // find again or may change (an unknown kid, a key's issuer).
             if let Some(exp) = exp {
-                env.cache.reject(raw, exp, now, entra.clock_skew_seconds);
+                let skew = entra.clock_skew_seconds;
+                env.cache.reject(raw, exp, now, skew, env.policy.id);
             }
             invalid(TokenError::BadSignature)
         }

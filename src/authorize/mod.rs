@@ -25,7 +25,7 @@ use crate::signature::SignatureVerifier;
 use crate::subscription::{self, KeyCheck, KeyPresence};
 use crate::token::{check_permissions, VerifiedToken};
 use jwt::JwtOutcome;
-pub use outcome::{DenyReason, Reason, Via};
+pub use outcome::{DenyReason, Identity, MatchedRule, Reason, Via};
 use request::{is_preflight, mcp_call};
 use std::rc::Rc;
 
@@ -91,16 +91,43 @@ pub struct Allowed {
     pub via: Via,
     pub cache_hit: bool,
     pub subscription: Option<String>,
+    /// Who the token names, when a token admitted the request (boxed:
+    /// `Allowed` travels in `Result`s by value).
+    pub identity: Option<Box<Identity>>,
+    /// `None` for a preflight (forwarded before any rule is chosen).
+    pub rule: Option<MatchedRule>,
 }
 
 pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     env.cache.sync_generation(env.keys.generation());
-    let policy = env.policy;
-    let config = &policy.config;
     let literal_path = req.path.split('?').next().unwrap_or("");
-    if let Some(decision) = served::served(req, policy, literal_path) {
+    if let Some(decision) = served::served(req, env.policy, literal_path) {
         return decision;
     }
+    match env.policy.for_path(req.path) {
+        Err(rules::AmbiguousPath) => ambiguous_path(),
+        // A protected resource's own audiences, rules and challenges (or
+        // the top-level ones); the token cache is shared, so its entries
+        // are checked against them again on every hit (see `jwt::evaluate`).
+        Ok(policy) => decide(
+            req,
+            &mut Env {
+                policy,
+                keys: env.keys,
+                verifier: env.verifier,
+                cache: env.cache,
+                now_ms: env.now_ms,
+                may_wait: env.may_wait,
+                retry_after_seconds: env.retry_after_seconds,
+            },
+        ),
+    }
+}
+
+/// The decision under one policy: the top-level one or a resource's.
+fn decide(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
+    let policy = env.policy;
+    let config = &policy.config;
     let mut allowed = Allowed {
         remove_headers: headers_to_remove(config, req),
         ..Allowed::default()
@@ -135,6 +162,7 @@ pub fn authorize(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => return ambiguous_path(),
     };
+    allowed.rule = Some(MatchedRule::of(rule_index));
     if rule.require != Requirement::None
         && subscription::has_query_param(req.path, ACCESS_TOKEN_PARAM)
     {
@@ -275,6 +303,7 @@ fn finish_jwt(
                 Via::Jwt
             };
             allowed.cache_hit = cache_hit;
+            allowed.identity = Some(Box::new(Identity::of(token.claims())));
             Decision::Allow(allowed)
         }
     }

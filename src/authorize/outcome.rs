@@ -99,3 +99,41 @@ pub enum Reason {
     },
     Denied(DenyReason),
 }
+
+/// Who a verified token names, for Envoy's filter state (empty unless a
+/// token admitted the request).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Identity {
+    pub oid: Option<String>,
+    pub tid: Option<String>,
+    /// `azp` (v2) or `appid` (v1).
+    pub client_id: Option<String>,
+}
+
+impl Identity {
+    pub fn of(claims: &crate::token::Claims) -> Identity {
+        Identity {
+            oid: claims.header_value("oid"),
+            tid: claims.tid.clone(),
+            client_id: claims.client_id().map(str::to_string),
+        }
+    }
+}
+
+/// The rule that decided an allowed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchedRule {
+    /// `rules[index]` (a `u32` keeps `Allowed` small enough to pass by value).
+    Listed(u32),
+    /// No rule matched: the default (a valid token).
+    Default,
+}
+
+impl MatchedRule {
+    /// `None`: the default rule; a list longer than `u32::MAX` cannot be configured.
+    pub fn of(index: Option<usize>) -> MatchedRule {
+        index
+            .and_then(|i| u32::try_from(i).ok())
+            .map_or(MatchedRule::Default, MatchedRule::Listed)
+    }
+}

@@ -9,8 +9,11 @@ use serde_json::json;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+// What allowed decisions say about the caller (filter state).
+mod identity;
 // The contract's "What reaches the upstream" rows.
 mod lifecycle;
+mod resources;
 mod served;
 mod upstream;
 

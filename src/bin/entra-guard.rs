@@ -13,7 +13,8 @@ usage:
                                        (with --name: the JSON entry for subscription_keys.keys)
   entra-guard check <config.json>      validate a filter configuration; warn (on stderr,
                                        exit status 0) about settings Entra or strict MCP
-                                       clients refuse, each with its fix
+                                       clients refuse, each with its fix; list the
+                                       protected_resources
   entra-guard --help
 ";
 
@@ -139,9 +140,25 @@ fn summary(cfg: &Config) -> String {
     };
     let keys = cfg.subscription.as_ref().map_or(0, |s| s.keys.len());
     let mcp = if cfg.mcp.is_some() { "on" } else { "off" };
-    format!(
+    let mut out = format!(
         "ok: tenants={tenants}, audiences={}, rules={}, subscription_keys={keys}, mcp={mcp}",
         cfg.entra.audiences.len(),
         cfg.rules.len()
-    )
+    );
+    // One line per protected resource: where it starts, what it is, where
+    // its metadata is served.
+    for r in &cfg.protected_resources {
+        let mut metadata = r.mcp.resource_metadata_path.clone();
+        if r.well_known_path != metadata {
+            metadata = format!("{metadata} {}", r.well_known_path);
+        }
+        out.push_str(&format!(
+            "\n  resource {}: {} (audiences={}, rules={}, metadata={metadata})",
+            r.path_prefix,
+            r.mcp.resource,
+            r.audiences.len(),
+            r.rules.len(),
+        ));
+    }
+    out
 }

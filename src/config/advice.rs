@@ -3,8 +3,9 @@
 //! not errors: each may be deliberate (a v1-only app, say), and the fix is
 //! often in the Entra app registration rather than here.
 
-use super::{Config, McpConfig};
+use super::{Config, McpConfig, ProtectedResource};
 use crate::replies::metadata::requestable_scopes;
+use crate::rules::prefix_matches_folded;
 use crate::url::parse_absolute;
 
 /// One finding: the key it concerns, what goes wrong, and the fix.
@@ -46,7 +47,58 @@ pub fn advice(config: &Config) -> Vec<Warning> {
     if let Some(mcp) = &config.mcp {
         mcp_advice(config, mcp, &mut warn);
     }
+    for (i, resource) in config.protected_resources.iter().enumerate() {
+        resource_advice(config, i, resource, &mut warn);
+    }
     out
+}
+
+/// A resource is checked as the configuration it is decided with, its
+/// findings named by the resource's keys; plus what it shadows or drops.
+fn resource_advice(
+    config: &Config,
+    i: usize,
+    resource: &ProtectedResource,
+    warn: &mut impl FnMut(String, String, String),
+) {
+    let at = format!("protected_resources[{i}]");
+    for w in advice(&resource.scoped(config)) {
+        let key = match w.key.strip_prefix("entra.") {
+            Some(rest) => format!("{at}.{rest}"),
+            None => format!("{at}.{}", w.key),
+        };
+        warn(key, w.problem, w.fix);
+    }
+    let prefix = &resource.path_prefix;
+    for (j, rule) in config.rules.iter().enumerate() {
+        if prefix_matches_folded(&rule.path_prefix, prefix)
+            || prefix_matches_folded(prefix, &rule.path_prefix)
+        {
+            warn(
+                format!("rules[{j}].path_prefix"),
+                format!("covers paths under {at}.path_prefix ({prefix}), where the resource's own rules apply instead"),
+                format!("move the rule into {at}.rules, or narrow it so that it stays outside {prefix}"),
+            );
+        }
+    }
+    let dropped = [
+        (
+            "client_application_ids",
+            !config.entra.client_application_ids.is_empty()
+                && resource.client_application_ids.is_empty(),
+        ),
+        (
+            "required_claims",
+            !config.entra.required_claims.is_empty() && resource.required_claims.is_empty(),
+        ),
+    ];
+    for (key, _) in dropped.into_iter().filter(|(_, d)| *d) {
+        warn(
+            format!("{at}.{key}"),
+            format!("is empty while entra.{key} is not: a resource does not inherit entra's, so this resource does not check it"),
+            format!("set {at}.{key} for this resource's app"),
+        );
+    }
 }
 
 fn mcp_advice(config: &Config, mcp: &McpConfig, warn: &mut impl FnMut(String, String, String)) {

@@ -69,10 +69,11 @@ impl<'de> Deserialize<'de> for QuotedList {
 }
 
 impl RawMcp {
-    pub fn validate(self) -> Result<McpConfig, ConfigError> {
+    /// `at` names the block in errors (`mcp`).
+    pub fn validate(self, at: &str) -> Result<McpConfig, ConfigError> {
         let authorization_server = self
             .authorization_server
-            .map(|a| a.validate("mcp.authorization_server"))
+            .map(|a| a.validate(&format!("{at}.authorization_server")))
             .transpose()?;
         Ok(McpConfig {
             resource_metadata_path: self.resource_metadata_url.0.path(),

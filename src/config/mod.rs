@@ -12,6 +12,7 @@ mod claims;
 mod entra;
 mod error;
 mod mcp;
+mod resources;
 mod rules;
 mod subscription;
 mod values;
@@ -28,6 +29,7 @@ pub use entra::{
 };
 pub use error::ConfigError;
 pub use mcp::McpConfig;
+pub use resources::{ProtectedResource, MAX_PROTECTED_RESOURCES};
 pub use rules::{Requirement, Rule, UpstreamAuthorization};
 pub use subscription::{
     SubscriptionConfig, SubscriptionKey, DEFAULT_SUBSCRIPTION_HEADER,
@@ -48,8 +50,11 @@ pub struct Config {
     pub rules: Vec<Rule>,
     /// (claim name, lowercase header name), in a stable order.
     pub claims_to_headers: Vec<(String, String)>,
-    /// Largest request body buffered to read an MCP call.
+    /// Largest request body buffered to read an MCP call (the largest of
+    /// every `mcp` block's: the body is read before a resource is known).
     pub mcp_max_body_bytes: usize,
+    /// MCP servers under their own path prefixes; empty in the single-`mcp` form.
+    pub protected_resources: Vec<ProtectedResource>,
 }
 
 /// The document as written.
@@ -63,6 +68,8 @@ struct RawConfig {
     rules: Vec<rules::RawRule>,
     #[serde(default)]
     claims_to_headers: claims::RawClaimsToHeaders,
+    #[serde(default, deserialize_with = "values::or_default")]
+    protected_resources: Vec<resources::RawResource>,
 }
 
 /// Parses and validates the filter configuration. Errors name the key as a
@@ -83,18 +90,25 @@ pub fn parse(json: &[u8]) -> Result<Config, ConfigError> {
         .subscription_keys
         .map(subscription::RawSubscriptionKeys::validate)
         .transpose()?;
-    let mcp = raw.mcp.map(mcp::RawMcp::validate).transpose()?;
+    let mcp = raw.mcp.map(|m| m.validate("mcp")).transpose()?;
     let rules = raw
         .rules
         .into_iter()
         .enumerate()
-        .map(|(i, r)| r.validate(i, subscription.is_some()))
+        .map(|(i, r)| r.validate(&format!("rules[{i}]"), subscription.is_some()))
         .collect::<Result<Vec<_>, _>>()?;
     let claims_to_headers = raw.claims_to_headers.validate(subscription.as_ref())?;
-    let mcp_max_body_bytes = mcp.as_ref().map_or(
-        usize::try_from(mcp::DEFAULT_MCP_MAX_BODY).unwrap_or(usize::MAX),
-        |m| m.max_body_bytes,
-    );
+    let protected_resources = resources::validate(
+        raw.protected_resources,
+        subscription.is_some(),
+        mcp.as_ref(),
+    )?;
+    let mcp_max_body_bytes = mcp
+        .iter()
+        .chain(protected_resources.iter().map(|r| &r.mcp))
+        .map(|m| m.max_body_bytes)
+        .max()
+        .unwrap_or(usize::try_from(mcp::DEFAULT_MCP_MAX_BODY).unwrap_or(usize::MAX));
     Ok(Config {
         entra,
         subscription,
@@ -102,5 +116,6 @@ pub fn parse(json: &[u8]) -> Result<Config, ConfigError> {
         rules,
         claims_to_headers,
         mcp_max_body_bytes,
+        protected_resources,
     })
 }

@@ -167,10 +167,10 @@ pub struct RawRule {
 }
 
 impl RawRule {
-    /// `index` names the rule in errors; `have_keys`: a `subscription_keys`
-    /// block is configured.
-    pub fn validate(self, index: usize, have_keys: bool) -> Result<Rule> {
-        let require_key = || format!("rules[{index}].require");
+    /// `at` names the rule in errors (`rules[0]`); `have_keys`: a
+    /// `subscription_keys` block is configured.
+    pub fn validate(self, at: &str, have_keys: bool) -> Result<Rule> {
+        let require_key = || format!("{at}.require");
         if self.require.needs_subscription_keys() && !have_keys {
             return Err(ConfigError::new(
                 require_key(),

@@ -25,10 +25,10 @@ impl Engine {
         now: u64,
     ) -> Step {
         let Some(map) = source.header_map() else {
-            return self.finish_reply(id, failures::unreadable_request(), body_state);
+            return self.finish_reply(id, failures::unreadable_request(), None, body_state);
         };
         let Some(headers) = parse_map(&map) else {
-            return self.finish_reply(id, failures::unreadable_request(), body_state);
+            return self.finish_reply(id, failures::unreadable_request(), None, body_state);
         };
         let pseudo = PseudoHeaders::read(&headers);
         let mut body: Option<Vec<u8>> = None;
@@ -72,7 +72,14 @@ impl Engine {
                     }
                     // The decision asked again for a body it was given, or
                     // for one the request does not have: fail closed.
-                    _ => return self.finish_reply(id, failures::unreadable_request(), body_state),
+                    _ => {
+                        return self.finish_reply(
+                            id,
+                            failures::unreadable_request(),
+                            None,
+                            body_state,
+                        )
+                    }
                 },
                 Decision::WaitForKeys(wait)
                     if may_wait
@@ -104,21 +111,23 @@ impl Engine {
                 }
                 Decision::Respond { response, reason } => {
                     self.count_response(reason);
-                    return self.finish_reply(id, response, body_state);
+                    return self.finish_reply(id, response, Some(reason), body_state);
                 }
             }
         }
     }
 
     /// Answers the stream; kept in the table only if events may follow.
+    /// `reason`: `None` when the filter could not decide (it failed closed).
     pub(super) fn finish_reply(
         &mut self,
         id: u32,
         response: Rc<Response>,
+        reason: Option<Reason>,
         body_state: BodyState,
     ) -> Step {
         self.record(id, Phase::Answered, body_state);
-        Step::Reply(response)
+        Step::Reply(response, reason)
     }
 
     fn record(&mut self, id: u32, phase: Phase, body_state: BodyState) {

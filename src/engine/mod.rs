@@ -10,6 +10,7 @@
 
 mod counters;
 mod decide;
+pub mod filter_state;
 mod host;
 pub mod memory;
 mod refresher;
@@ -97,7 +98,13 @@ impl Engine {
     }
 
     pub fn on_configure(&mut self, host: &mut dyn KeyHost) {
-        self.refresher.on_configure(host);
+        let mut io = refresher::Io {
+            host,
+            keys: &mut self.keys,
+            counts: &mut self.counts,
+        };
+        self.refresher.on_configure(&mut io);
+        self.cache.sync_generation(self.keys.generation());
     }
 
     pub fn on_request_headers(
@@ -136,7 +143,7 @@ impl Engine {
             None | Some(Phase::Answered) => Step::Pause,
             Some(Phase::AwaitBody { .. }) if buffered > self.policy.config.mcp_max_body_bytes => {
                 let response = failures::body_too_large();
-                self.finish_reply(id, response, ended)
+                self.finish_reply(id, response, None, ended)
             }
             Some(Phase::AwaitBody { .. }) if !end_of_stream => {
                 self.streams.set(
@@ -222,7 +229,7 @@ impl Engine {
                 first_bytes_by: Some(by),
             }) if now >= by => {
                 let response = failures::body_never_arrived();
-                self.finish_reply(id, response, BodyState::Open)
+                self.finish_reply(id, response, None, BodyState::Open)
             }
             Some(Phase::Forwarded) => Step::Pass,
             _ => Step::Pause,

@@ -55,10 +55,20 @@ impl Refresher {
         }
     }
 
-    /// Writes an empty status record if there is none yet.
-    pub fn on_configure(&mut self, host: &mut dyn KeyHost) {
-        if host.shared_get(&self.status_key).0.is_none() {
-            host.shared_set(&self.status_key, &SharedStatus::default().encode(), None);
+    /// Writes an empty status record if there is none yet, else adopts
+    /// the keys already shared: a configuration change starts a new root
+    /// context under the same vm_id, whose requests must not wait for (or,
+    /// with key_wait_ms 0, be refused until) the first tick.
+    pub fn on_configure(&mut self, io: &mut Io<'_>) {
+        let (bytes, _) = io.host.shared_get(&self.status_key);
+        let Some(bytes) = bytes else {
+            let empty = SharedStatus::default().encode();
+            io.host.shared_set(&self.status_key, &empty, None);
+            return;
+        };
+        self.last_status = SharedStatus::decode(Some(&bytes));
+        if self.last_status.generation > 0 {
+            self.load_shared_keys(io);
         }
     }
 

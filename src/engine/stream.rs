@@ -5,7 +5,7 @@
 //! trailers still to arrive. A request that ends with its headers and is
 //! decided at once (the common case) never enters the table.
 
-use crate::authorize::{Allowed, KeyWait};
+use crate::authorize::{Allowed, KeyWait, Reason};
 use crate::replies::Response;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -19,7 +19,8 @@ pub enum Step {
     /// Already forwarded: this event's data goes on unchanged.
     Pass,
     /// Decided: answer locally; nothing of the request goes upstream.
-    Reply(Rc<Response>),
+    /// The reason is `None` when the filter could not decide.
+    Reply(Rc<Response>, Option<Reason>),
     /// Not decided yet: hold everything received so far.
     Pause,
 }

@@ -32,6 +32,12 @@ extern "C" {
         grpc_status: i32,
     ) -> u32;
     fn proxy_continue_stream(stream_type: u32) -> u32;
+    fn proxy_set_property(
+        path: *const u8,
+        path_size: usize,
+        value: *const u8,
+        value_size: usize,
+    ) -> u32;
 }
 
 /// Takes ownership of a buffer the host filled: it allocated it through
@@ -103,4 +109,14 @@ pub fn send_local_response(status: u32, headers: &[u8], body: &[u8]) -> bool {
 pub fn resume_request() -> bool {
     // SAFETY: no pointers.
     unsafe { proxy_continue_stream(STREAM_REQUEST) == OK }
+}
+
+/// Sets a one-segment property of the current stream; Envoy keeps it as
+/// filter state `wasm.<name>`. The SDK's `set_property` panics on any
+/// status but Ok (no stream info, a read-only value set before).
+pub fn set_property(name: &str, value: &[u8]) -> bool {
+    // SAFETY: both pointer/length pairs describe live slices.
+    let status =
+        unsafe { proxy_set_property(name.as_ptr(), name.len(), value.as_ptr(), value.len()) };
+    status == OK
 }

@@ -4,7 +4,7 @@
 use super::abi::{self, now_ms};
 use super::host::HostRequest;
 use super::metrics::Metrics;
-use crate::engine::{Engine, Step};
+use crate::engine::{filter_state, Engine, Step};
 use crate::replies::failures;
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
@@ -33,7 +33,7 @@ impl Http {
     fn step(&self, event: impl FnOnce(&mut Engine, u32) -> Step) -> Action {
         let step = match self.vm.try_borrow_mut() {
             Ok(mut vm) => event(&mut vm.engine, self.context_id),
-            Err(_) => Step::Reply(failures::unreadable_request()),
+            Err(_) => Step::Reply(failures::unreadable_request(), None),
         };
         apply(step, false)
     }
@@ -84,6 +84,17 @@ pub fn resume(vm: &Rc<RefCell<Vm>>, due: &[u32], now: u64, root_context_id: u32)
 /// Applies a step to the current stream; `resumed`: the stream was paused
 /// in an earlier callback and must be continued explicitly.
 fn apply(step: Step, resumed: bool) -> Action {
+    // Before the reply or the forward: the access log, RBAC and rate
+    // limits of this stream read it. A value the host refused (another
+    // plugin made the name read-only) could leave someone else's identity
+    // there: such a request is not forwarded.
+    let state_set = filter_state::entries(&step)
+        .iter()
+        .all(|(name, value)| abi::set_property(name, value.as_bytes()));
+    let step = match step {
+        Step::Forward(_) if !state_set => Step::Reply(failures::unreadable_request(), None),
+        step => step,
+    };
     match step {
         Step::Forward(allowed) => {
             for name in &allowed.remove_headers {
@@ -101,7 +112,7 @@ fn apply(step: Step, resumed: bool) -> Action {
             Action::Continue
         }
         Step::Pass => Action::Continue,
-        Step::Reply(response) => {
+        Step::Reply(response, _) => {
             abi::send_local_response(response.status, response.header_map(), &response.body);
             Action::Pause
         }

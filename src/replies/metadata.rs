@@ -106,3 +106,22 @@ pub fn document(config: &Config, mcp: &McpConfig) -> Vec<u8> {
 pub fn response(config: &Config, mcp: &McpConfig) -> Response {
     super::public_document(document(config, mcp))
 }
+
+/// The root metadata path when several resources describe themselves:
+/// 404, so that a client falls back to the URL its 401 named (or to the
+/// RFC 9728 path-suffixed one). One resource's document here would send
+/// the clients of another to Entra for the wrong audience.
+pub fn per_resource_response() -> Response {
+    #[derive(Serialize)]
+    struct NotFound {
+        error: &'static str,
+        error_description: &'static str,
+    }
+    let body = to_json(&NotFound {
+        error: "not_found",
+        error_description: "protected resource metadata is per resource: use the \
+                            resource_metadata URL of the 401, or \
+                            /.well-known/oauth-protected-resource/<resource path>",
+    });
+    Response::json(404, body).with_header("access-control-allow-origin", "*")
+}

@@ -16,5 +16,5 @@ mod tests;
 pub use claims::{Audience, Claims};
 pub use error::TokenError;
 pub use parse::UntrustedToken;
-pub use validate::{check_claims, check_permissions, Permissions};
+pub use validate::{check_audience, check_claims, check_permissions, Permissions};
 pub use verify::{verify, VerifiedToken};

@@ -30,6 +30,13 @@ pub fn check_claims(claims: &Claims, entra: &EntraConfig, now: u64) -> Result<()
     if !issuer_matches(iss, tenant, entra) {
         return Err(TokenError::Issuer);
     }
+    check_audience(claims, entra)
+}
+
+/// The checks that belong to the API's app registration (`aud`, client
+/// app): they differ between protected resources, which share the token
+/// cache, so they run on cache hits too.
+pub fn check_audience(claims: &Claims, entra: &EntraConfig) -> Result<(), TokenError> {
     if !claims.aud.iter().any(|a| holds(&entra.audiences, a)) {
         return Err(TokenError::Audience);
     }

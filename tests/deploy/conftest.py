@@ -15,7 +15,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from shipped import BUILD_WASM_PATH, REPO, SHIPPED_WASM_PATH, SYSTEM_CA_BUNDLE, find_envoy, find_wasm
+from shipped import (
+    BUILD_WASM_PATH,
+    EXAMPLE_SECRETS_DIR,
+    REPO,
+    SHIPPED_SECRETS_DIR,
+    SHIPPED_WASM_PATH,
+    SYSTEM_CA_BUNDLE,
+    find_envoy,
+    find_wasm,
+)
 
 
 @pytest.fixture(scope="session")
@@ -59,13 +68,16 @@ def validate_envoy(envoy_bin: Path, wasm_path: Path, tmp_path_factory):
     The filter's path (/etc/envoy/entra_guard.wasm in shipped configs, the
     repository-relative release build in the demo's) is pointed at the build; validation then also loads the filter and runs its on_configure, so a
     configuration the filter refuses fails here too. A missing system CA bundle
-    (not Debian/Ubuntu) is replaced by certifi's.
+    (not Debian/Ubuntu) is replaced by certifi's. Secret files under /etc/envoy/secrets
+    are read from the shipped examples (envoy/recipes/secrets): Envoy refuses an SDS
+    path that does not exist.
     """
     workdir = tmp_path_factory.mktemp("envoy-validate")
 
     def validate(config: dict, name: str) -> tuple[bool, str]:
         text = json.dumps(config).replace(SHIPPED_WASM_PATH, str(wasm_path.resolve()))
         text = text.replace(f'"{BUILD_WASM_PATH}"', json.dumps(str(wasm_path.resolve())))
+        text = text.replace(f'"{SHIPPED_SECRETS_DIR}', '"' + str(REPO / EXAMPLE_SECRETS_DIR))
         if not Path(SYSTEM_CA_BUNDLE).is_file():
             import certifi
             text = text.replace(SYSTEM_CA_BUNDLE, certifi.where())

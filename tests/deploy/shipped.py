@@ -19,16 +19,22 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 YAML_ROOTS = ("envoy", "compose", "deploy")
 WASM_FILTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm"
+INJECTOR_TYPE = "type.googleapis.com/envoy.extensions.filters.http.credential_injector.v3.CredentialInjector"
 SHIPPED_WASM_PATH = "/etc/envoy/entra_guard.wasm"  # production and compose configs
 BUILD_WASM_PATH = "target/wasm32-unknown-unknown/release/entra_guard.wasm"  # configs run from the repository root
 SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# Secrets (file-based SDS) of the recipes: where a deployment puts them, and the shipped
+# examples (placeholders) that stand in for them when a config is validated.
+SHIPPED_SECRETS_DIR = "/etc/envoy/secrets"
+EXAMPLE_SECRETS_DIR = "envoy/recipes/secrets"
+SECRET_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret"
 
 
 @dataclass
 class YamlFile:
     path: Path
     docs: list[Any]
-    kind: str  # "envoy" | "compose" | "kubernetes"
+    kind: str  # "envoy" | "compose" | "kubernetes" | "sds"
 
     @property
     def rel(self) -> str:
@@ -82,6 +88,8 @@ def classify(path: Path, docs: list[Any]) -> str:
         return "compose"
     if docs and all(isinstance(d, dict) and "apiVersion" in d and "kind" in d for d in docs):
         return "kubernetes"
+    if len(docs) == 1 and isinstance(docs[0], dict) and set(docs[0]) == {"resources"}:
+        return "sds"
     return "unknown"
 
 
@@ -98,6 +106,7 @@ def load_yaml_files() -> list[YamlFile]:
 YAML_FILES = load_yaml_files()
 ENVOY_FILES = [f for f in YAML_FILES if f.kind == "envoy"]
 COMPOSE_FILES = [f for f in YAML_FILES if f.kind == "compose"]
+SDS_FILES = [f for f in YAML_FILES if f.kind == "sds"]
 MANIFESTS = [Manifest(f, i, d) for f in YAML_FILES if f.kind == "kubernetes" for i, d in enumerate(f.docs)]
 
 
@@ -105,22 +114,27 @@ def manifests(kind: str) -> list[Manifest]:
     return [m for m in MANIFESTS if m.kind == kind]
 
 
-def wasm_filters(envoy_config: dict) -> list[dict]:
-    """The `config` of every Wasm HTTP filter anywhere in an Envoy bootstrap."""
+def typed_configs(node: Any, type_url: str) -> list[dict]:
+    """Every typed config of `type_url` anywhere in `node` (a bootstrap, a manifest)."""
     found = []
 
     def walk(node):
         if isinstance(node, dict):
-            if node.get("@type") == WASM_FILTER_TYPE:
-                found.append(node["config"])
+            if node.get("@type") == type_url:
+                found.append(node)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
             for value in node:
                 walk(value)
 
-    walk(envoy_config)
+    walk(node)
     return found
+
+
+def wasm_filters(envoy_config: dict) -> list[dict]:
+    """The `config` of every Wasm HTTP filter anywhere in an Envoy bootstrap."""
+    return [node["config"] for node in typed_configs(envoy_config, WASM_FILTER_TYPE)]
 
 
 def clusters_of(envoy_config: dict) -> dict[str, dict]:
@@ -140,6 +154,20 @@ def embedded_filter_configs() -> list[FilterConfig]:
         for i, wasm in enumerate(policy.spec.get("wasm", [])):
             configs.append(FilterConfig(f"{policy} wasm[{i}]", wasm["config"], {"manifest": policy}))
     return configs
+
+
+def credential_injectors() -> list[FilterConfig]:
+    """Every credential_injector filter shipped (Envoy configs, Istio EnvoyFilter patches,
+    Envoy Gateway EnvoyPatchPolicy values), with the filter configs of its file."""
+    found = []
+    for file in YAML_FILES:
+        if file.kind not in ("envoy", "kubernetes"):
+            continue
+        guards = [c.config for c in embedded_filter_configs() if c.where.startswith(file.rel + " ") or (
+            "manifest" in c.extra and c.extra["manifest"].file is file)]
+        for i, injector in enumerate(typed_configs(file.docs, INJECTOR_TYPE)):
+            found.append(FilterConfig(f"{file.rel} credential_injector {i}", injector, {"file": file, "guards": guards}))
+    return found
 
 
 # --- tools ----------------------------------------------------------------------------

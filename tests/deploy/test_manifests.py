@@ -46,8 +46,15 @@ REQUIRED = {
     ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"): ["spec.bootstrap.type", "spec.bootstrap.value"],
     ("gateway.envoyproxy.io/v1alpha1", "Backend"): ["spec.endpoints"],
     ("gateway.envoyproxy.io/v1alpha1", "ClientTrafficPolicy"): ["spec.targetRefs"],
+    ("gateway.envoyproxy.io/v1alpha1", "EnvoyPatchPolicy"): ["spec.targetRef", "spec.type", "spec.jsonPatches"],
+    ("networking.istio.io/v1alpha3", "EnvoyFilter"): ["spec.configPatches"],
+    ("v1", "Secret"): ["stringData"],
     ("gateway.networking.k8s.io/v1", "Gateway"): ["spec.gatewayClassName", "spec.listeners"],
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): ["spec.parentRefs", "spec.rules"],
+    ("networking.istio.io/v1alpha3", "EnvoyFilter"): ["spec.workloadSelector", "spec.configPatches"],
+    ("security.istio.io/v1", "AuthorizationPolicy"): ["spec.selector", "spec.action", "spec.rules"],
+    ("gateway.envoyproxy.io/v1alpha1", "SecurityPolicy"): ["spec.targetRefs", "spec.authorization"],
+    ("gateway.envoyproxy.io/v1alpha1", "BackendTrafficPolicy"): ["spec.targetRefs", "spec.rateLimit"],
 }
 
 
@@ -163,15 +170,27 @@ def test_validator_refuses_a_broken_config(check_config):
     assert not ok and "audience" in output, output
 
 
+def envoy_counterpart(rel: str) -> str:
+    """The Envoy config a Kubernetes file mirrors: deploy/<x>/recipes/<name>.yaml
+    mirrors envoy/recipes/<name>.yaml, everything else envoy/envoy.yaml."""
+    parts = rel.split("/")
+    if len(parts) == 4 and parts[0] == "deploy" and parts[2] == "recipes":
+        return f"envoy/recipes/{parts[3]}"
+    return "envoy/envoy.yaml"
+
+
 def test_kubernetes_configs_carry_the_production_policy():
-    """Istio and Envoy Gateway ship the policy of envoy/envoy.yaml; only the cluster differs."""
-    production = next(c for c in FILTER_CONFIGS if c.where.startswith("envoy/envoy.yaml"))
+    """Istio and Envoy Gateway ship the policy of envoy/envoy.yaml (their recipes that of
+    the Envoy recipe of the same name); only the cluster differs."""
     for other in FILTER_CONFIGS:
         if "manifest" not in other.extra:
             continue
+        counterpart = envoy_counterpart(other.extra["manifest"].file.rel)
+        production = next((c for c in FILTER_CONFIGS if c.where.startswith(counterpart + " ")), None)
+        assert production, f"{other.where}: no {counterpart} to mirror"
         mine, theirs = copy.deepcopy(production.config), copy.deepcopy(other.config)
         mine["entra"].pop("cluster"), theirs["entra"].pop("cluster")
-        assert theirs == mine, f"{other.where} drifted from envoy/envoy.yaml"
+        assert theirs == mine, f"{other.where} drifted from {counterpart}"
 
 
 # --- Istio --------------------------------------------------------------------------------

@@ -136,6 +136,8 @@ def static_cluster(name: str, port: int, host: str = "127.0.0.1", connect_timeou
 
 def bootstrap(listeners: Iterable[Mapping], clusters: Iterable[Mapping], admin_port: int = 0) -> dict:
     return {
+        # File-based SDS (a secret of Envoy's own filters) needs a node id and cluster.
+        "node": {"id": "entra-guard-test", "cluster": "entra-guard-test"},
         "admin": {"address": socket_address(admin_port)},
         "static_resources": {"listeners": list(listeners), "clusters": list(clusters)},
     }

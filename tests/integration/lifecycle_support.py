@@ -203,17 +203,29 @@ def h1_outcome(response: HttpResponse) -> Outcome:
 # --- running many requests at once --------------------------------------------------------
 
 def run_batch(calls: Mapping[str, Callable[[], Outcome]],
-              release: tuple[float, Callable[[], None]] | None = None) -> dict[str, Outcome]:
-    """All `calls` at once; `release` = (seconds, action) runs the action that long
-    after they start (e.g. let the issuer answer the key fetch)."""
-    timer = threading.Timer(*release) if release else None
+              release: tuple[Callable[[], bool], Callable[[], None]] | None = None,
+              release_within: float = 20.0) -> dict[str, Outcome]:
+    """All `calls` at once; `release` = (ready, action) runs the action as soon as
+    `ready()` holds (e.g. every request is held: then let the issuer answer the
+    key fetch), or after `release_within` seconds at the latest."""
+    stop = threading.Event()
+
+    def released() -> None:
+        ready, action = release
+        deadline = time.monotonic() + release_within
+        while not stop.is_set() and time.monotonic() < deadline and not ready():
+            time.sleep(0.05)
+        action()
+
+    releaser = threading.Thread(target=released, daemon=True) if release else None
     with ThreadPoolExecutor(max_workers=max(1, len(calls))) as pool:
         futures = {name: pool.submit(call) for name, call in calls.items()}
-        if timer:
-            timer.start()
+        if releaser:
+            releaser.start()
         results = {name: future.result() for name, future in futures.items()}
-    if timer:
-        timer.join()
+    stop.set()
+    if releaser:
+        releaser.join()
     time.sleep(GRACE)
     return results
 

@@ -83,12 +83,14 @@ class Wrk:
 
 @dataclass(frozen=True)
 class Probe:
-    """One kind of request: a token maker and the exact answer it must get."""
+    """One kind of request: a token maker (None: no Authorization header) and the
+    exact answer it must get."""
 
     kind: str
-    token: Callable[[], str]
+    token: Callable[[], str | None]
     status: int
     description: str | None = None  # error_description of a 401
+    path: str | None = None  # instead of the Prober's
 
 
 @dataclass
@@ -96,7 +98,8 @@ class Outcome:
     kind: str
     status: int
     description: str | None
-    at: float
+    at: float  # when the answer came
+    sent: float = 0.0  # when the request left (its connection opened then)
 
 
 @dataclass
@@ -124,12 +127,15 @@ class Prober:
         while not self._stop.is_set():
             probe = self._next()
             try:
-                response = request(self.port, "GET", self.path, {"Authorization": f"Bearer {probe.token()}"})
+                token = probe.token()
+                headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+                sent = time.monotonic()
+                response = request(self.port, "GET", probe.path or self.path, headers)
                 description = None
                 if response.header("content-type") == "application/json" and response.status != 200:
                     description = response.json().get("error_description")
                 with self._lock:
-                    self.outcomes.append(Outcome(probe.kind, response.status, description, time.monotonic()))
+                    self.outcomes.append(Outcome(probe.kind, response.status, description, time.monotonic(), sent))
             except BaseException as error:  # noqa: BLE001 - reported by check()
                 with self._lock:
                     self.errors.append(error)

@@ -6,6 +6,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 mod advice;
 mod authorization_server;
 mod reading;
+mod resources;
 
 const TID: &str = "11111111-2222-3333-4444-555555555555";
 const KEY_HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";

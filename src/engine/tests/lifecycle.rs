@@ -211,7 +211,7 @@ impl Run {
                 );
                 Some(Expect::Forward)
             }
-            Step::Reply(response) => Some(Expect::Status(response.status)),
+            Step::Reply(response, _) => Some(Expect::Status(response.status)),
             Step::Pass => {
                 assert!(
                     matches!(self.decided, Some((Expect::Forward, _))),

@@ -139,7 +139,7 @@ pub fn bearer(token: &str) -> Vec<u8> {
 
 pub fn status(step: &Step) -> Option<u32> {
     match step {
-        Step::Reply(response) => Some(response.status),
+        Step::Reply(response, _) => Some(response.status),
         _ => None,
     }
 }

@@ -240,3 +240,22 @@ fn streams_that_end_are_forgotten() {
         Step::Pause
     );
 }
+
+#[test]
+fn a_reconfigured_filter_uses_the_shared_keys_at_once() {
+    // A configuration change (an LDS update) starts a new root context
+    // with the shared data of the old one: its first requests must neither
+    // wait for a tick nor, when they may not wait, be answered 503.
+    let mut old = World::with_keys();
+    let mut json = config_json();
+    json["entra"]["key_wait_ms"] = json!(0);
+    let config = config::parse(json.to_string().as_bytes()).unwrap();
+    let mut engine = Engine::new(config, Box::new(RustVerifier), 8);
+    engine.on_configure(&mut old.host);
+    let auth = bearer(&token());
+    let request = MemoryRequest::new("GET", "/api", &[("authorization", &auth)]);
+    let step = engine.on_request_headers(1, &request, true, old.now);
+    assert!(matches!(step, Step::Forward(_)), "{step:?}");
+    engine.on_tick(old.now, &mut old.host);
+    assert_eq!(old.host.dispatched.len(), 2, "fetched again");
+}

@@ -105,3 +105,43 @@ fn an_expired_forged_token_is_answered_as_expired() {
     assert_eq!(status(&later), Some(401));
     assert_ne!(later, cached, "not the signature's answer");
 }
+
+#[test]
+fn a_forged_token_rejected_by_one_resource_is_judged_by_another_as_uncached() {
+    let resource = |name: &str, aud: &str| {
+        json!({"path_prefix": format!("/{name}"), "audiences": [aud],
+               "mcp": {"resource": format!("https://gw.example/{name}/mcp"),
+                       "resource_metadata_url": format!("https://gw.example/.well-known/oauth-protected-resource/{name}/mcp")},
+               "rules": [{"path_prefix": format!("/{name}"), "require": "jwt"}]})
+    };
+    let mut json = config_json();
+    json["protected_resources"] =
+        json!([resource("weather", AUDIENCE), resource("crm", "api://crm")]);
+    let world_with = |size: usize| {
+        let mut json = json.clone();
+        json["entra"]["token_cache_size"] = json!(size);
+        let mut world = World::with_config(json);
+        world.fetch(Ok(jwks_a()));
+        world
+    };
+    let send = |world: &mut World, id: u32, path: &str| {
+        let auth = bearer(&forged());
+        let request = MemoryRequest::new("GET", path, &[("authorization", &auth)]);
+        world
+            .engine
+            .on_request_headers(id, &request, true, world.now)
+    };
+    let mut uncached = world_with(0);
+    let at_crm = send(&mut uncached, 1, "/crm/x");
+    assert_ne!(
+        at_crm,
+        send(&mut uncached, 2, "/weather/x"),
+        "the audience answers first"
+    );
+    let mut w = world_with(16);
+    send(&mut w, 1, "/weather/x");
+    send(&mut w, 2, "/weather/x");
+    assert_eq!(w.engine.counts().pending("token_cache.rejected_hit"), 1);
+    assert_eq!(send(&mut w, 3, "/crm/x"), at_crm);
+    assert_eq!(w.engine.counts().pending("token_cache.rejected_hit"), 1);
+}

@@ -44,7 +44,7 @@ fn a_registration_body_is_read_whole_then_answered_and_counted() {
         1,
         br#"{"redirect_uris":["http://127.0.0.1:9999/callback"]}"#,
     );
-    let Step::Reply(response) = step else {
+    let Step::Reply(response, _) = step else {
         panic!("expected a reply, got {step:?}")
     };
     assert_eq!(response.status, 201);

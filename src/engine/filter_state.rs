@@ -1,0 +1,192 @@
+//! What a decision tells the rest of Envoy: filter state entries that the
+//! access log (`%FILTER_STATE(wasm.entra_guard.oid:PLAIN)%`), the RBAC
+//! filter and rate-limit descriptors read instead of a header a client
+//! could have sent. Envoy stores a Proxy-Wasm property `<name>` under the
+//! filter state key `wasm.<name>`.
+
+use super::Step;
+use crate::authorize::{Allowed, MatchedRule, Reason};
+
+/// `allowed`, `denied`, `served` (a document or registration the filter
+/// answers itself) or `error` (it could not decide and failed closed).
+pub const OUTCOME: &str = "entra_guard.outcome";
+/// Allowed: what admitted the request (`jwt`, `subscription_key`, ...);
+/// denied: the `denied.<reason>` metric suffix; served: what was served.
+pub const REASON: &str = "entra_guard.reason";
+pub const OID: &str = "entra_guard.oid";
+pub const TID: &str = "entra_guard.tid";
+/// `azp` (v2 tokens) or `appid` (v1 tokens).
+pub const CLIENT_ID: &str = "entra_guard.client_id";
+/// The name of the subscription whose key admitted the request.
+pub const SUBSCRIPTION: &str = "entra_guard.subscription";
+/// The index in `rules` of the rule that allowed, or `default`.
+pub const RULE: &str = "entra_guard.rule";
+
+/// Longest value set: a claim beyond it is left out rather than cut (a
+/// cut identifier could name someone else).
+pub const MAX_VALUE_BYTES: usize = 256;
+
+/// The entries to set for a step, as (property name, value). Nothing for
+/// a step that decides nothing. Values are printable ASCII of at most
+/// `MAX_VALUE_BYTES`; any other value is left out.
+pub fn entries(step: &Step) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    match step {
+        Step::Forward(allowed) => allowed_entries(allowed, &mut out),
+        Step::Reply(_, reason) => {
+            let (outcome, why) = match reason {
+                Some(Reason::Denied(why)) => ("denied", Some(why.name())),
+                Some(Reason::Served) => ("served", Some("metadata")),
+                Some(Reason::Registration { accepted: true }) => {
+                    ("served", Some("registration_accepted"))
+                }
+                Some(Reason::Registration { accepted: false }) => {
+                    ("served", Some("registration_refused"))
+                }
+                None => ("error", None),
+            };
+            out.push((OUTCOME, outcome.to_string()));
+            if let Some(why) = why {
+                out.push((REASON, why.to_string()));
+            }
+        }
+        Step::Pass | Step::Pause => {}
+    }
+    out
+}
+
+fn allowed_entries(allowed: &Allowed, out: &mut Vec<(&'static str, String)>) {
+    out.push((OUTCOME, "allowed".to_string()));
+    out.push((REASON, allowed.via.name().to_string()));
+    let identity = allowed.identity.as_deref();
+    let optional = [
+        (OID, identity.and_then(|i| i.oid.as_deref())),
+        (TID, identity.and_then(|i| i.tid.as_deref())),
+        (CLIENT_ID, identity.and_then(|i| i.client_id.as_deref())),
+        (SUBSCRIPTION, allowed.subscription.as_deref()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value.filter(|v| fits(v)) {
+            out.push((name, value.to_string()));
+        }
+    }
+    match allowed.rule {
+        Some(MatchedRule::Listed(index)) => out.push((RULE, index.to_string())),
+        Some(MatchedRule::Default) => out.push((RULE, "default".to_string())),
+        None => {}
+    }
+}
+
+/// Printable ASCII, bounded: nothing that could split an access log line
+/// or grow Envoy's per-stream memory.
+fn fits(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_VALUE_BYTES
+        && value.bytes().all(|b| (b' '..0x7f).contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorize::{DenyReason, Identity, Via};
+    use crate::replies::Response;
+    use std::rc::Rc;
+
+    fn reply(reason: Option<Reason>) -> Step {
+        Step::Reply(Rc::new(Response::plain(401, "")), reason)
+    }
+
+    fn allowed_by_token() -> Allowed {
+        Allowed {
+            via: Via::JwtAndSubscriptionKey,
+            subscription: Some("contoso-mobile".into()),
+            identity: Some(Box::new(Identity {
+                oid: Some("00000000-0000-0000-0000-0000000000aa".into()),
+                tid: Some("11111111-1111-1111-1111-111111111111".into()),
+                client_id: Some("22222222-2222-2222-2222-222222222222".into()),
+            })),
+            rule: Some(MatchedRule::Listed(2)),
+            ..Allowed::default()
+        }
+    }
+
+    #[test]
+    fn an_allowed_request_names_the_caller_the_subscription_and_the_rule() {
+        let got = entries(&Step::Forward(allowed_by_token()));
+        let want = [
+            ("entra_guard.outcome", "allowed"),
+            ("entra_guard.reason", "jwt_and_subscription_key"),
+            ("entra_guard.oid", "00000000-0000-0000-0000-0000000000aa"),
+            ("entra_guard.tid", "11111111-1111-1111-1111-111111111111"),
+            (
+                "entra_guard.client_id",
+                "22222222-2222-2222-2222-222222222222",
+            ),
+            ("entra_guard.subscription", "contoso-mobile"),
+            ("entra_guard.rule", "2"),
+        ];
+        let want: Vec<(&str, String)> = want.iter().map(|(n, v)| (*n, v.to_string())).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_public_request_has_no_identity_and_the_default_rule_is_named() {
+        let allowed = Allowed {
+            via: Via::Jwt,
+            rule: Some(MatchedRule::Default),
+            ..Allowed::default()
+        };
+        let got = entries(&Step::Forward(allowed));
+        assert_eq!(
+            got,
+            vec![
+                (OUTCOME, "allowed".to_string()),
+                (REASON, "jwt".to_string()),
+                (RULE, "default".to_string()),
+            ]
+        );
+        let preflight = Allowed {
+            via: Via::Preflight,
+            ..Allowed::default()
+        };
+        let got = entries(&Step::Forward(preflight));
+        assert_eq!(got.len(), 2, "{got:?}");
+    }
+
+    #[test]
+    fn a_denial_says_why_and_names_nobody() {
+        let got = entries(&reply(Some(Reason::Denied(DenyReason::Audience))));
+        assert_eq!(
+            got,
+            vec![
+                (OUTCOME, "denied".to_string()),
+                (REASON, "audience".to_string())
+            ]
+        );
+        let got = entries(&reply(Some(Reason::Registration { accepted: false })));
+        assert_eq!(got[0].1, "served");
+        assert_eq!(got[1].1, "registration_refused");
+        let got = entries(&reply(None));
+        assert_eq!(got, vec![(OUTCOME, "error".to_string())]);
+    }
+
+    #[test]
+    fn undecided_steps_set_nothing() {
+        assert!(entries(&Step::Pass).is_empty());
+        assert!(entries(&Step::Pause).is_empty());
+    }
+
+    #[test]
+    fn values_that_are_too_long_or_not_printable_are_left_out() {
+        let mut allowed = allowed_by_token();
+        allowed.identity = Some(Box::new(Identity {
+            oid: Some("a".repeat(MAX_VALUE_BYTES + 1)),
+            tid: Some("t\nforged=1".into()),
+            client_id: Some("c".repeat(MAX_VALUE_BYTES)),
+        }));
+        allowed.subscription = Some(String::new());
+        let got = entries(&Step::Forward(allowed));
+        let names: Vec<&str> = got.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, [OUTCOME, REASON, CLIENT_ID, RULE]);
+    }
+}
