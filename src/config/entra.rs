@@ -186,7 +186,7 @@ impl RawEntra {
 }
 
 /// A list whose members are only ever looked up: sorted, repeats dropped.
-fn sorted(mut list: Vec<String>) -> Vec<String> {
+pub(super) fn sorted(mut list: Vec<String>) -> Vec<String> {
     list.sort_unstable();
     list.dedup();
     list
