@@ -1,179 +1,149 @@
-//! Verified tokens by their exact bytes, so a repeated token costs a hash
-//! lookup instead of an RSA check. Bounded; cleared whenever the key set
-//! changes, so no entry outlives the key that verified it.
+//! Tokens by their exact bytes, so a repeated token costs a hash lookup
+//! instead of an RSA check: the verified ones, and the ones whose signature
+//! failed. Bounded; cleared whenever the key set changes, so no entry
+//! outlives the keys that judged it.
 //!
 //! Tokens are about a kilobyte: hashing and comparing them byte by byte
 //! dominated the hot path in wasm. The hash reads only the length and the
-//! signature's tail (random for real tokens; a crafted collision costs a
-//! comparison, never a false hit), and equality compares 8 bytes a step.
+//! signature's tail, and equality compares 8 bytes a step (`table`).
+//!
+//! Rejected tokens are kept as their bytes too, not as a digest: a lookup
+//! then costs what a verified token's does (a SHA-256 of the whole token
+//! would cost more than the rest of the request), and a false hit is
+//! impossible, so no valid token can ever be answered as a forged one.
+//! What a flood of distinct forged tokens can hold is bounded in entries,
+//! bytes and tokens per hash (`REJECTED_LIMITS`).
+
+mod table;
 
 use crate::token::VerifiedToken;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
+use table::{Limits, Table};
 
-/// The map's keys are already hashes (`key_hash`): hashing them again
-/// with SipHash cost more than the rest of a lookup. Only verified
-/// tokens are ever inserted, so nobody can fill a bucket on purpose.
-#[derive(Default)]
-struct AlreadyHashed(u64);
+/// Forged tokens remembered: enough for a flood of a few tokens replayed,
+/// small enough to hold whatever clients send (1 MiB of tokens at most).
+const REJECTED_LIMITS: Limits = Limits {
+    entries: 1024,
+    bytes: 1 << 20,
+    per_bucket: 4,
+};
 
-impl Hasher for AlreadyHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
+/// A token whose signature failed with the current keys. `exp` and `since`
+/// bound when the checks that run before the signature (the token's
+/// lifetime) are known to pass, so that a hit answers what a verification
+/// would.
 #[derive(Debug)]
-struct Entry {
-    token: Box<[u8]>,
-    verified: Rc<VerifiedToken>,
+struct Rejected {
+    exp: u64,
+    since: u64,
+    /// The policy whose checks the token passed (`Policy::id`).
+    judge: u64,
 }
 
 #[derive(Debug)]
 pub struct TokenCache {
-    buckets: HashMap<u64, Vec<Entry>, BuildHasherDefault<AlreadyHashed>>,
-    len: usize,
-    capacity: usize,
+    verified: Table<Rc<VerifiedToken>>,
+    rejected: Table<Rejected>,
     generation: u64,
+    rejected_hits: u64,
 }
 
 impl TokenCache {
+    /// `capacity` verified tokens; 0 disables both caches.
     pub fn new(capacity: usize) -> Self {
+        let rejected = if capacity == 0 {
+            Limits {
+                entries: 0,
+                ..REJECTED_LIMITS
+            }
+        } else {
+            REJECTED_LIMITS
+        };
         Self {
-            buckets: HashMap::default(),
-            len: 0,
-            capacity,
+            // Only verified tokens are inserted: nobody fills a bucket on purpose.
+            verified: Table::new(Limits {
+                entries: capacity,
+                bytes: usize::MAX,
+                per_bucket: usize::MAX,
+            }),
+            rejected: Table::new(rejected),
             generation: 0,
+            rejected_hits: 0,
         }
     }
 
-    /// Drops everything verified with an older key set.
+    /// Drops everything judged with an older key set.
     pub fn sync_generation(&mut self, generation: u64) {
         if generation != self.generation {
-            self.buckets.clear();
-            self.len = 0;
+            self.verified.clear();
+            self.rejected.clear();
             self.generation = generation;
         }
     }
 
     /// Entries past `exp` plus skew are removed rather than returned.
     pub fn get(&mut self, token: &[u8], now: u64, skew: u64) -> Option<Rc<VerifiedToken>> {
-        let key = key_hash(token);
-        let bucket = self.buckets.get_mut(&key)?;
-        let i = bucket.iter().position(|e| same_bytes(&e.token, token))?;
-        if live(&bucket[i].verified, now, skew) {
-            return Some(Rc::clone(&bucket[i].verified));
-        }
-        bucket.swap_remove(i);
-        self.len -= 1;
-        None
+        let live = |v: &Rc<VerifiedToken>| live(v.claims().exp, now, skew);
+        self.verified.get(token, live).map(Rc::clone)
     }
 
     pub fn insert(&mut self, token: &[u8], verified: Rc<VerifiedToken>, now: u64, skew: u64) {
-        if self.capacity == 0 {
-            return;
-        }
-        if self.len >= self.capacity {
-            self.evict(now, skew);
-        }
-        self.buckets
-            .entry(key_hash(token))
-            .or_default()
-            .push(Entry {
-                token: token.into(),
-                verified,
-            });
-        self.len += 1;
+        let live = |v: &Rc<VerifiedToken>| live(v.claims().exp, now, skew);
+        self.verified.insert(token, verified, live);
     }
 
-    /// Expired entries first; if the cache is still full of live tokens,
-    /// forget about half rather than track recency on the hot path.
-    fn evict(&mut self, now: u64, skew: u64) {
-        for bucket in self.buckets.values_mut() {
-            bucket.retain(|e| live(&e.verified, now, skew));
-        }
-        if self.buckets.values().map(Vec::len).sum::<usize>() >= self.capacity {
-            let mut keep = self.capacity / 2;
-            self.buckets.retain(|_, _| {
-                keep = keep.saturating_sub(1);
-                keep > 0
-            });
-        }
-        self.buckets.retain(|_, b| !b.is_empty());
-        self.len = self.buckets.values().map(Vec::len).sum();
+    /// Whether exactly these bytes failed their signature check with the
+    /// current keys after passing the checks of `judge`, and their
+    /// lifetime check would still pass at `now`.
+    pub fn is_rejected(&mut self, token: &[u8], now: u64, skew: u64, judge: u64) -> bool {
+        let live = |r: &Rejected| r.since <= now && live(Some(r.exp), now, skew);
+        let hit = self
+            .rejected
+            .get(token, live)
+            .is_some_and(|r| r.judge == judge);
+        self.rejected_hits += u64::from(hit);
+        hit
+    }
+
+    /// Remembers a token whose signature failed at `now`; `exp` is its
+    /// `exp` claim, which passed the lifetime check. `judge` names the
+    /// checks that passed before the signature's (a policy's own): only a
+    /// lookup by the same judge hits.
+    pub fn reject(&mut self, token: &[u8], exp: u64, now: u64, skew: u64, judge: u64) {
+        let live = |r: &Rejected| live(Some(r.exp), now, skew);
+        let entry = Rejected {
+            exp,
+            since: now,
+            judge,
+        };
+        self.rejected.insert(token, entry, live);
+    }
+
+    /// Rejected tokens answered from the cache since the last call.
+    pub fn take_rejected_hits(&mut self) -> u64 {
+        std::mem::take(&mut self.rejected_hits)
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.verified.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.verified.len() == 0
+    }
+
+    pub fn rejected_len(&self) -> usize {
+        self.rejected.len()
     }
 }
 
-fn live(verified: &VerifiedToken, now: u64, skew: u64) -> bool {
-    verified
-        .claims()
-        .exp
-        .is_some_and(|exp| now <= exp.saturating_add(skew))
-}
-
-fn key_hash(token: &[u8]) -> u64 {
-    let tail = &token[token.len().saturating_sub(32)..];
-    let (words, rest) = tail.as_chunks::<8>();
-    let mut last = [0u8; 8];
-    last[..rest.len()].copy_from_slice(rest);
-    let mut h = (token.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    for word in words.iter().chain((!rest.is_empty()).then_some(&last)) {
-        h = (h ^ u64::from_le_bytes(*word)).wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 29;
-    }
-    h
-}
-
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    // Four words a step, every step (no early exit: a cache probe takes the
-    // same time however many leading bytes a forged token gets right). The
-    // unrolled loop halves the wasm instructions of a word-by-word one.
-    let (a32, a_tail) = a.as_chunks::<32>();
-    let (b32, b_tail) = b.as_chunks::<32>();
-    let mut diff = 0u64;
-    for (x, y) in a32.iter().zip(b32) {
-        let (x, y) = (x.as_chunks::<8>().0, y.as_chunks::<8>().0);
-        let w = |p: &[u8; 8], q: &[u8; 8]| u64::from_ne_bytes(*p) ^ u64::from_ne_bytes(*q);
-        match (x, y) {
-            ([x0, x1, x2, x3], [y0, y1, y2, y3]) => {
-                diff |= w(x0, y0) | w(x1, y1) | w(x2, y2) | w(x3, y3);
-            }
-            // 32 bytes are always four words; never read anything else as equal.
-            _ => return false,
-        }
-    }
-    let (a8, a_rest) = a_tail.as_chunks::<8>();
-    let (b8, b_rest) = b_tail.as_chunks::<8>();
-    for (x, y) in a8.iter().zip(b8) {
-        diff |= u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y);
-    }
-    diff == 0 && a_rest == b_rest
+fn live(exp: Option<u64>, now: u64, skew: u64) -> bool {
+    exp.is_some_and(|exp| now <= exp.saturating_add(skew))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::table::same_bytes;
     use super::*;
     use crate::config;
     use crate::keys::KeySet;
@@ -243,5 +213,55 @@ mod tests {
         assert!(same_bytes(b"0123456789abc", b"0123456789abc"));
         assert!(!same_bytes(b"0123456789abc", b"0123456789abd"));
         assert!(!same_bytes(b"0123456789abc", b"0123456789ab"));
+    }
+
+    #[test]
+    fn rejected_tokens_hit_while_their_lifetime_holds_and_stay_bounded() {
+        let t = token().into_bytes();
+        let exp = NOW + 3600;
+        let mut cache = TokenCache::new(16);
+        assert!(!cache.is_rejected(&t, NOW, 0, 1));
+        cache.reject(&t, exp, NOW, 300, 1);
+        assert!(cache.is_rejected(&t, NOW, 300, 1));
+        assert!(
+            !cache.is_rejected(&t, NOW, 300, 2),
+            "judged by another policy"
+        );
+        assert!(cache.is_rejected(&t, exp + 300, 300, 1), "exp plus skew");
+        assert!(
+            !cache.is_rejected(&t, NOW - 1, 300, 1),
+            "before it was judged"
+        );
+        assert!(!cache.is_rejected(&t[1..], NOW, 300, 1));
+        assert!(cache.get(&t, NOW, 300).is_none(), "never a verified token");
+        assert_eq!(cache.take_rejected_hits(), 2);
+        assert_eq!(cache.take_rejected_hits(), 0);
+        assert!(!cache.is_rejected(&t, exp + 301, 300, 1), "expired");
+        assert_eq!(cache.rejected_len(), 0, "expired entries are dropped");
+        // A flood of distinct forged tokens: bounded in entries and bytes.
+        for i in 0..5_000u32 {
+            let mut forged = t.clone();
+            forged.extend_from_slice(&i.to_le_bytes());
+            cache.reject(&forged, exp, NOW, 0, 1);
+            assert!(cache.rejected_len() <= REJECTED_LIMITS.entries);
+        }
+        assert!(cache.rejected_len() > 0);
+        let mut big_tokens = TokenCache::new(16);
+        for i in 0..200u32 {
+            let mut forged = vec![b'a'; 16 * 1024];
+            forged.extend_from_slice(&i.to_le_bytes());
+            big_tokens.reject(&forged, exp, NOW, 0, 1);
+            assert!(big_tokens.rejected_len() * (16 * 1024 + 4) <= REJECTED_LIMITS.bytes);
+        }
+        assert!(big_tokens.rejected_len() > 0);
+        cache.reject(&t, exp, NOW, 0, 1);
+        cache.sync_generation(3);
+        assert!(!cache.is_rejected(&t, NOW, 0, 1), "new keys: judged again");
+        let mut off = TokenCache::new(0);
+        off.reject(&t, exp, NOW, 0, 1);
+        assert!(
+            !off.is_rejected(&t, NOW, 0, 1),
+            "token_cache_size 0: no cache"
+        );
     }
 }

@@ -8,12 +8,21 @@ use crate::keys::RefreshPolicy;
 use crate::replies::metadata;
 use crate::replies::prepared::PreparedResponses;
 use crate::replies::Response;
-use crate::rules::{self, AmbiguousPath};
+use crate::rules::{AmbiguousPath, RuleIndex};
+use crate::subscription::KeyIndex;
 use std::rc::Rc;
 
 pub struct Policy {
     pub config: Config,
+    /// Unique among the policies of this VM: protected resources share the
+    /// token cache, and a token rejected by one resource's checks is
+    /// answered from it only for that resource (`TokenCache::reject`).
+    pub id: u64,
     pub(crate) replies: PreparedResponses,
+    /// `config.rules` by prefix: selection does not scan them.
+    pub rule_index: RuleIndex,
+    /// The subscription keys by digest (empty without a `subscription_keys` block).
+    pub key_index: KeyIndex,
     pub refresh: RefreshPolicy,
     /// Prefix of this identity provider's shared-data keys.
     pub namespace: String,
@@ -22,6 +31,7 @@ pub struct Policy {
     /// One rule per resource, standing for its path prefix: a resource is
     /// chosen the way a rule is (whole segments, dot segments, letter case).
     resource_prefixes: Vec<Rule>,
+    resource_index: RuleIndex,
     /// The root metadata path's answer when only resources describe
     /// themselves (no top-level `mcp`).
     pub(crate) per_resource_root: Option<Rc<Response>>,
@@ -49,7 +59,7 @@ impl Policy {
                 well_known_path: r.well_known_path.clone(),
             })
             .collect();
-        let resource_prefixes = config
+        let resource_prefixes: Vec<Rule> = config
             .protected_resources
             .iter()
             .map(|r| Rule {
@@ -58,14 +68,23 @@ impl Policy {
                 ..Rule::DEFAULT_JWT
             })
             .collect();
+        let resource_index = RuleIndex::new(&resource_prefixes);
         let per_resource_root = (config.mcp.is_none() && !config.protected_resources.is_empty())
             .then(|| Rc::new(metadata::per_resource_response()));
         Policy {
+            id: next_id(),
             replies: PreparedResponses::new(&config),
+            rule_index: RuleIndex::new(&config.rules),
+            key_index: config
+                .subscription
+                .as_ref()
+                .map(KeyIndex::new)
+                .unwrap_or_default(),
             namespace: namespace(&config),
             refresh,
             resources,
             resource_prefixes,
+            resource_index,
             per_resource_root,
             config,
         }
@@ -76,7 +95,10 @@ impl Policy {
     /// readings (see `rules::select`) put under different resources, or
     /// under one and outside all, is ambiguous.
     pub fn for_path(&self, raw_path: &str) -> Result<&Policy, AmbiguousPath> {
-        match rules::select(&self.resource_prefixes, raw_path, None)? {
+        match self
+            .resource_index
+            .select(&self.resource_prefixes, raw_path, None)?
+        {
             None => Ok(self),
             Some((i, _)) => self
                 .resources
@@ -85,6 +107,12 @@ impl Policy {
                 .ok_or(AmbiguousPath),
         }
     }
+}
+
+fn next_id() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Shared-data keys are per identity provider, so two filter instances

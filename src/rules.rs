@@ -2,9 +2,13 @@
 //! path segments, and the path is normalised first so that `/health/../mcp`
 //! cannot borrow the policy of `/health`.
 
+mod index;
+
 use crate::config::Rule;
 use crate::mcp::McpCall;
 use std::borrow::Cow;
+
+pub use index::RuleIndex;
 
 /// The path of a `:path` value without its query, with `.`/`..` segments
 /// resolved, escapes that upstreams decode before routing decoded, path
@@ -143,12 +147,9 @@ fn find_folded<'a>(rules: &'a [Rule], path: &str, call: Option<&McpCall>) -> Opt
         .find(|(_, r)| prefix_matches_folded(&r.path_prefix, path) && r.matches_call(call))
 }
 
-/// Whether two readings chose the same rule (the same position).
-fn same(a: Option<Selected<'_>>, b: Option<Selected<'_>>) -> bool {
-    a.map(|(i, _)| i) == b.map(|(i, _)| i)
-}
-
 /// Whether choosing a rule for this path needs the MCP call in the body.
+/// The reference reading, linear in the rules: `RuleIndex::needs_mcp_call`
+/// answers the same at a cost that does not grow with them.
 pub fn needs_mcp_call(rules: &[Rule], raw_path: &str) -> bool {
     if !rules.iter().any(Rule::inspects_mcp) {
         return false;
@@ -173,10 +174,34 @@ pub struct AmbiguousPath;
 /// The rule for a raw `:path`. When the literal path, its normalised form or
 /// either of them read case-insensitively fall under different rules, the
 /// request is refused instead of guessing which reading the upstream uses.
+///
+/// The reference reading, linear in the rules: `RuleIndex::select` answers
+/// exactly this (tests and the fuzz target compare them) and is what
+/// requests use.
 pub fn select<'a>(
     rules: &'a [Rule],
     raw_path: &str,
     call: Option<&McpCall>,
+) -> Result<Option<Selected<'a>>, AmbiguousPath> {
+    choose(
+        rules,
+        raw_path,
+        rules.iter().any(|r| r.prefix_has_uppercase),
+        |p| find(rules, p, call).map(|(i, _)| i),
+        |p| find_folded(rules, p, call).map(|(i, _)| i),
+    )
+}
+
+/// `select` with the two readings supplied: `find` (exact) and
+/// `find_folded` give the position of the first rule that covers a path
+/// and whose MCP conditions the call meets; `any_uppercase`: some prefix
+/// has an ASCII uppercase letter.
+fn choose<'a>(
+    rules: &'a [Rule],
+    raw_path: &str,
+    any_uppercase: bool,
+    find: impl Fn(&str) -> Option<usize>,
+    find_folded: impl Fn(&str) -> Option<usize>,
 ) -> Result<Option<Selected<'a>>, AmbiguousPath> {
     if rules.is_empty() {
         // Every path gets the default rule: no reading of it can differ.
@@ -184,21 +209,21 @@ pub fn select<'a>(
     }
     let literal = raw_path.split(['?', '#']).next().unwrap_or("");
     let normalized = normalize_path(raw_path);
-    let chosen = find(rules, &normalized, call);
-    if literal != normalized.as_ref() && !same(find(rules, literal, call), chosen) {
+    let chosen = find(&normalized);
+    if literal != normalized.as_ref() && find(literal) != chosen {
         return Err(AmbiguousPath);
     }
     // Without an uppercase letter in the path or in any prefix, folded
     // matching is exact matching: the common request skips it.
     let folds = |p: &str| p.bytes().any(|b| b.is_ascii_uppercase());
-    if (folds(literal) || folds(&normalized) || rules.iter().any(|r| r.prefix_has_uppercase))
+    if (folds(literal) || folds(&normalized) || any_uppercase)
         && [literal, normalized.as_ref()]
             .iter()
-            .any(|p| !same(find_folded(rules, p, call), chosen))
+            .any(|p| find_folded(p) != chosen)
     {
         return Err(AmbiguousPath);
     }
-    Ok(chosen)
+    Ok(chosen.and_then(|i| rules.get(i).map(|r| (i, r))))
 }
 
 #[cfg(test)]

@@ -15,9 +15,12 @@ use entra_guard::config::{self, Rule, SubscriptionConfig, SubscriptionKey};
 use entra_guard::credentials::{find_bearer, Bearer};
 use entra_guard::headers::{parse_map, serialize_map};
 use entra_guard::mcp::McpCall;
-use entra_guard::rules::{find, needs_mcp_call, normalize_path, prefix_matches, select};
+use entra_guard::rules::{
+    find, needs_mcp_call, normalize_path, prefix_matches, select, RuleIndex,
+};
 use entra_guard::subscription::{
-    check_key, find_key, is_acceptable_key, strip_query_param, KeyCheck, KeyPresence, MAX_KEY_BYTES,
+    check_key, find_key, is_acceptable_key, strip_query_param, KeyCheck, KeyIndex, KeyPresence,
+    MAX_KEY_BYTES,
 };
 use entra_guard_fuzz::*;
 use libfuzzer_sys::fuzz_target;
@@ -160,7 +163,7 @@ fn compare_present(sub: &SubscriptionConfig, found: KeyPresence<'_>, want: &[u8]
     };
     assert_eq!(&*c, want);
     // check_key against a reference: acceptable, then first digest match.
-    let got = check_key(sub, &*c);
+    let got = check_key(sub, &KeyIndex::new(sub), &*c);
     let acceptable = !want.is_empty()
         && want.len() <= MAX_KEY_BYTES
         && want.iter().all(|b| (0x21..0x7f).contains(b));
@@ -219,6 +222,10 @@ fn check_strip(path: &str, param: &str) {
 fn check_select(rules: &[Rule], path: &str, call: Option<&McpCall>) {
     let literal = path.split(['?', '#']).next().unwrap_or("");
     let normalized = normalize_path(path);
+    // The index requests use answers exactly what the linear scan does.
+    let index = RuleIndex::new(rules);
+    assert_eq!(index.select(rules, path, call), select(rules, path, call));
+    assert_eq!(index.needs_mcp_call(path), needs_mcp_call(rules, path));
     match select(rules, path, call) {
         Ok(Some((i, r))) => {
             assert!(prefix_matches(&r.path_prefix, &normalized) && r.matches_call(call));

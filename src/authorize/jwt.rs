@@ -1,5 +1,5 @@
-//! The bearer-token half of a decision: cache, cheap checks, keys, then
-//! the signature.
+//! The bearer-token half of a decision: cache (of verified tokens and of
+//! forged ones), cheap checks, keys, then the signature.
 
 use super::{Env, KeyWait};
 use crate::authorize::DenyReason;
@@ -42,6 +42,18 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
                 cache_hit: true,
             };
         }
+        // These bytes failed their signature check with these keys: they
+        // fail it again, and everything checked before it still passes
+        // while the entry lives (the same policy judged them, same keys,
+        // `exp`) and the keys are young enough to use. The answer is the
+        // verification's.
+        if env
+            .cache
+            .is_rejected(raw, now, entra.clock_skew_seconds, env.policy.id)
+            && env.keys.is_usable(env.now_ms)
+        {
+            return invalid(TokenError::BadSignature);
+        }
     }
     let raw = match find_bearer(headers) {
         Bearer::Absent => return JwtOutcome::Absent,
@@ -80,6 +92,7 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
             invalid(TokenError::UnknownKey)
         };
     };
+    let exp = untrusted.unverified_claims().exp;
     match verify(untrusted, key, env.verifier) {
         Ok(verified) => {
             let verified = Rc::new(verified);
@@ -89,6 +102,15 @@ pub(super) fn evaluate(headers: &[Header<'_>], env: &mut Env<'_>) -> JwtOutcome 
                 token: verified,
                 cache_hit: false,
             }
+        }
+        Err(TokenError::BadSignature) => {
+            // Only a signature that failed: other failures are cheap to
+            // find again or may change (an unknown kid, a key's issuer).
+            if let Some(exp) = exp {
+                let skew = entra.clock_skew_seconds;
+                env.cache.reject(raw, exp, now, skew, env.policy.id);
+            }
+            invalid(TokenError::BadSignature)
         }
         Err(e) => invalid(e),
     }

@@ -141,7 +141,7 @@ fn decide(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
     if is_preflight(req) {
         // Forwarded before any rule is chosen: no credential a rule keeps
         // from the upstream may ride along on it.
-        if config.rules.iter().any(Rule::removes_authorization) {
+        if policy.rule_index.any_removes_authorization() {
             allowed
                 .remove_headers
                 .extend(sent_as(req, &["authorization"]));
@@ -149,12 +149,15 @@ fn decide(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
         allowed.via = Via::Preflight;
         return Decision::Allow(allowed);
     }
-    let call = match mcp_call(req, config) {
+    let call = match mcp_call(req, policy) {
         Ok(call) => call,
         Err(decision) => return decision,
     };
     static DEFAULT_RULE: Rule = Rule::DEFAULT_JWT;
-    let (rule, rule_index) = match rules::select(&config.rules, req.path, call.as_ref()) {
+    let selected = policy
+        .rule_index
+        .select(&config.rules, req.path, call.as_ref());
+    let (rule, rule_index) = match selected {
         Ok(Some((index, rule))) => (rule, Some(index)),
         Ok(None) => (&DEFAULT_RULE, None),
         Err(rules::AmbiguousPath) => return ambiguous_path(),
@@ -188,18 +191,20 @@ fn decide(req: &Request<'_>, env: &mut Env<'_>) -> Decision {
                     Reason::Denied(DenyReason::InvalidRequest),
                 );
             }
-            KeyPresence::Present(candidate) => match subscription::check_key(sub, candidate) {
-                KeyCheck::Valid { name } => {
-                    allowed.subscription = Some(name.to_string());
-                    allowed
-                        .set_headers
-                        .push((sub.name_header.clone(), name.to_string()));
+            KeyPresence::Present(candidate) => {
+                match subscription::check_key(sub, &policy.key_index, candidate) {
+                    KeyCheck::Valid { name } => {
+                        allowed.subscription = Some(name.to_string());
+                        allowed
+                            .set_headers
+                            .push((sub.name_header.clone(), name.to_string()));
+                    }
+                    KeyCheck::Invalid => {
+                        let response = policy.subscription_invalid(sub);
+                        key_failure = Some((response, DenyReason::SubscriptionInvalid))
+                    }
                 }
-                KeyCheck::Invalid => {
-                    let response = policy.subscription_invalid(sub);
-                    key_failure = Some((response, DenyReason::SubscriptionInvalid))
-                }
-            },
+            }
         }
     }
     match rule.require {

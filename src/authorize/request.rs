@@ -4,8 +4,8 @@
 
 use super::{bad_request_response, respond, Decision, Request};
 use super::{DenyReason, Reason};
-use crate::config::Config;
-use crate::{headers, mcp, rules};
+use crate::policy::Policy;
+use crate::{headers, mcp};
 
 /// The call a per-tool rule matches. On a path where the rule depends on
 /// it, a request with a body is read as one JSON-RPC message whatever its
@@ -15,9 +15,9 @@ use crate::{headers, mcp, rules};
 /// trailers only) is unreadable, like any other non-message.
 pub(super) fn mcp_call(
     req: &Request<'_>,
-    config: &Config,
+    policy: &Policy,
 ) -> Result<Option<mcp::McpCall>, Decision> {
-    if !req.has_body || !rules::needs_mcp_call(&config.rules, req.path) {
+    if !req.has_body || !policy.rule_index.needs_mcp_call(req.path) {
         return Ok(None);
     }
     let refuse = |e: mcp::McpBodyError| {

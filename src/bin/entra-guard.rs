@@ -134,6 +134,8 @@ fn check(path: &str) -> Result<String, String> {
 fn summary(cfg: &Config) -> String {
     let tenants = match &cfg.entra.tenancy {
         Tenancy::Single(t) => t.clone(),
+        // A one-line summary: a long allowlist by its size.
+        Tenancy::Allowed(list) if list.len() > 3 => format!("{} allowed", list.len()),
         Tenancy::Allowed(list) => list.join(","),
     };
     let keys = cfg.subscription.as_ref().map_or(0, |s| s.keys.len());

@@ -17,6 +17,7 @@ pub enum Tenancy {
     /// Tokens of one tenant only.
     Single(String),
     /// Multi-tenant app: any of these `tid`s, issuer built from the `tid`.
+    /// Sorted and without repeats, so membership is a binary search.
     Allowed(Vec<String>),
 }
 
@@ -34,7 +35,9 @@ pub struct EntraConfig {
     pub authority_host: String,
     pub v1_issuer_authority: String,
     pub cluster: String,
+    /// Sorted and without repeats (binary search; the order never mattered).
     pub audiences: Vec<String>,
+    /// Sorted and without repeats, like `audiences`.
     pub client_application_ids: Vec<String>,
     pub required_claims: Vec<RequiredClaim>,
     pub clock_skew_seconds: u64,
@@ -126,7 +129,7 @@ impl RawEntra {
         let (tenancy, discovery_tenant) = match (self.allowed_tenants, home) {
             (Some(list), home) => {
                 let segment = home.unwrap_or_else(|| "organizations".into());
-                (Tenancy::Allowed(strings(list.0)), segment)
+                (Tenancy::Allowed(sorted(strings(list.0))), segment)
             }
             (None, Some(t)) => (Tenancy::Single(t.clone()), t),
             (None, None) => {
@@ -162,8 +165,8 @@ impl RawEntra {
             cluster: self
                 .cluster
                 .map_or_else(|| DEFAULT_CLUSTER.into(), String::from),
-            audiences: strings(self.audiences.0),
-            client_application_ids: strings(self.client_application_ids),
+            audiences: sorted(strings(self.audiences.0)),
+            client_application_ids: sorted(strings(self.client_application_ids)),
             required_claims: self
                 .required_claims
                 .into_iter()
@@ -180,4 +183,16 @@ impl RawEntra {
             signature_backend: self.signature_backend,
         })
     }
+}
+
+/// A list whose members are only ever looked up: sorted, repeats dropped.
+pub(super) fn sorted(mut list: Vec<String>) -> Vec<String> {
+    list.sort_unstable();
+    list.dedup();
+    list
+}
+
+/// Whether `sorted` (from `sorted`) holds `item`.
+pub fn holds(sorted: &[String], item: &str) -> bool {
+    sorted.binary_search_by(|s| s.as_str().cmp(item)).is_ok()
 }

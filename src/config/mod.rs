@@ -24,7 +24,7 @@ pub use advice::{advice, Warning};
 pub use authorization_server::{is_loopback, AuthorizationServerConfig};
 pub use claims::{ClaimMatch, RequiredClaim};
 pub use entra::{
-    EntraConfig, SignatureBackend, Tenancy, DEFAULT_AUTHORITY, DEFAULT_CLUSTER,
+    holds, EntraConfig, SignatureBackend, Tenancy, DEFAULT_AUTHORITY, DEFAULT_CLUSTER,
     DEFAULT_V1_ISSUER_AUTHORITY,
 };
 pub use error::ConfigError;
@@ -38,8 +38,8 @@ pub use subscription::{
 
 use serde::Deserialize;
 
-/// Room for 10,000 subscriptions with a primary and a secondary key
-/// (about 1.9 MB of JSON), the scale `make bench` measures.
+/// Room for a large deployment: 20,000 subscription keys (about 2 MiB as
+/// JSON), 1,000 rules, 200 tenants: the scale `make bench` measures.
 pub const MAX_CONFIG_BYTES: usize = 4 << 20;
 
 #[derive(Debug, Clone)]

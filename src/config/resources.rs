@@ -10,6 +10,7 @@
 
 use super::authorization_server::AuthorizationServerConfig;
 use super::claims::{RawRequiredClaim, RequiredClaim};
+use super::entra::sorted;
 use super::error::{ConfigError, Result};
 use super::mcp::{McpConfig, RawMcp};
 use super::rules::{PathPrefix, RawRule, Rule};
@@ -28,7 +29,9 @@ pub const MAX_PROTECTED_RESOURCES: usize = 64;
 pub struct ProtectedResource {
     /// Normalised like a rule's; never `/`.
     pub path_prefix: String,
+    /// Sorted and without repeats, like `EntraConfig::audiences`.
     pub audiences: Vec<String>,
+    /// Sorted and without repeats (binary search).
     pub client_application_ids: Vec<String>,
     pub required_claims: Vec<RequiredClaim>,
     pub mcp: McpConfig,
@@ -85,8 +88,8 @@ impl RawResource {
         Ok(ProtectedResource {
             well_known_path: format!("{ROOT_METADATA_PATH}{resource_path}"),
             path_prefix,
-            audiences: strings(self.audiences.0),
-            client_application_ids: strings(self.client_application_ids),
+            audiences: sorted(strings(self.audiences.0)),
+            client_application_ids: sorted(strings(self.client_application_ids)),
             required_claims: self
                 .required_claims
                 .into_iter()

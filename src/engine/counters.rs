@@ -12,6 +12,9 @@ pub enum Counter {
     AllowedJwt,
     TokenCacheHit,
     TokenCacheMiss,
+    /// A token answered 401 because the same bytes failed their signature
+    /// check before (with the same keys): no verification spent.
+    TokenCacheRejectedHit,
     AllowedSubscriptionKey,
     AllowedJwtAndSubscriptionKey,
     AllowedPublic,
@@ -32,6 +35,7 @@ const FIXED: &[&str] = &[
     "allowed.jwt",
     "token_cache.hit",
     "token_cache.miss",
+    "token_cache.rejected_hit",
     "allowed.subscription_key",
     "allowed.jwt_and_subscription_key",
     "allowed.public",

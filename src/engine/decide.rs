@@ -55,6 +55,9 @@ impl Engine {
                 };
                 authorize(&request, &mut env)
             };
+            if self.cache.take_rejected_hits() > 0 {
+                self.counts.count(Counter::TokenCacheRejectedHit);
+            }
             match decision {
                 Decision::NeedBody => match body_state {
                     BodyState::Ended if body.is_none() => {

@@ -71,10 +71,12 @@ struct Document<'a> {
 pub fn supported_scopes(config: &Config, mcp: &McpConfig) -> Vec<String> {
     let mut scopes = mcp.scopes_supported.clone();
     if scopes.is_empty() {
-        // Never advertise an empty list when rules name scopes.
+        // Never advertise an empty list when rules name scopes (each once,
+        // in order: a set, since a thousand rules may name as many).
+        let mut seen = std::collections::HashSet::new();
         for rule in &config.rules {
             for s in &rule.required_scopes {
-                if !scopes.contains(s) {
+                if seen.insert(s.as_str()) {
                     scopes.push(s.clone());
                 }
             }

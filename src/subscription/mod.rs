@@ -2,9 +2,11 @@
 //! a configured key, and the answers APIM clients expect when it is not.
 //!
 //! Keys exist here only as SHA-256 digests. A candidate is hashed once and
-//! compared with every configured digest in constant time, without stopping
-//! at a match, so timing shows neither how close a guess was nor where in
-//! the list its key sits.
+//! looked up by that digest in an index built when the configuration loads,
+//! so the cost of a check does not grow with the number of keys. The lookup's
+//! timing depends only on the digest of the guess (docs/threat-model.md says
+//! why that reveals nothing about configured keys); the entry it finds is
+//! then compared with the candidate's digest in constant time.
 
 mod query;
 
@@ -12,9 +14,10 @@ use crate::config::SubscriptionConfig;
 use crate::headers::Header;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
-use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
+use subtle::ConstantTimeEq;
 
 use crate::authorize::DenyReason;
 pub use crate::replies::apim::{challenge, invalid_key_response, missing_key_response};
@@ -140,29 +143,49 @@ pub fn key_digest_hex(key: &[u8]) -> String {
         .collect()
 }
 
-/// Checks a candidate against every configured digest. When several
-/// entries share a digest the first one's name is returned.
-pub fn check_key<'c>(cfg: &'c SubscriptionConfig, candidate: impl AsRef<[u8]>) -> KeyCheck<'c> {
+/// Position of each configured digest in `SubscriptionConfig::keys`, built
+/// once when the configuration loads. When several entries share a digest
+/// the first one is indexed (its name is the one a match reports).
+#[derive(Debug, Clone, Default)]
+pub struct KeyIndex {
+    by_digest: HashMap<[u8; 32], usize>,
+}
+
+impl KeyIndex {
+    pub fn new(cfg: &SubscriptionConfig) -> KeyIndex {
+        let mut by_digest = HashMap::with_capacity(cfg.keys.len());
+        for (i, key) in cfg.keys.iter().enumerate() {
+            by_digest.entry(key.sha256).or_insert(i);
+        }
+        KeyIndex { by_digest }
+    }
+}
+
+/// Checks a candidate against the configured digests, through `index`
+/// (built from `cfg`). When several entries share a digest the first one's
+/// name is returned.
+pub fn check_key<'c>(
+    cfg: &'c SubscriptionConfig,
+    index: &KeyIndex,
+    candidate: impl AsRef<[u8]>,
+) -> KeyCheck<'c> {
     let candidate = candidate.as_ref();
     if !is_acceptable_key(candidate) {
         return KeyCheck::Invalid;
     }
     let digest: [u8; 32] = Sha256::digest(candidate).into();
-    let mut found = Choice::from(0);
-    let mut index = 0u64;
-    for (i, key) in (0u64..).zip(&cfg.keys) {
-        // Both sides are [u8; 32]: slice ct_eq only short-cuts on length.
-        let hit = digest[..].ct_eq(&key.sha256[..]);
-        index.conditional_assign(&i, hit & !found);
-        found |= hit;
-    }
-    if !bool::from(found) {
+    let Some(key) = index.by_digest.get(&digest).and_then(|&i| cfg.keys.get(i)) else {
         return KeyCheck::Invalid;
+    };
+    // The map found it by equality already; the entry is compared again in
+    // constant time so that a match never rests on the map's own compare
+    // (nor on an index built from another configuration). Both sides are
+    // [u8; 32]: slice ct_eq only short-cuts on length.
+    if bool::from(digest[..].ct_eq(&key.sha256[..])) {
+        KeyCheck::Valid { name: &key.name }
+    } else {
+        KeyCheck::Invalid
     }
-    usize::try_from(index)
-        .ok()
-        .and_then(|i| cfg.keys.get(i))
-        .map_or(KeyCheck::Invalid, |k| KeyCheck::Valid { name: &k.name })
 }
 
 #[cfg(test)]

@@ -191,7 +191,7 @@ fn url_encoded_keys_match_once_decoded() {
         let KeyPresence::Present(k) = find_key(&c, &[], &path) else {
             panic!("no key in {path}");
         };
-        let got = match check_key(&c, k) {
+        let got = match check_key(&c, &KeyIndex::new(&c), k) {
             KeyCheck::Valid { name } => Some(name),
             KeyCheck::Invalid => None,
         };
@@ -211,12 +211,15 @@ fn every_configured_key_matches_with_its_name() {
     ];
     for (key, name) in cases {
         assert_eq!(
-            check_key(&c, key.as_bytes()),
+            check_key(&c, &KeyIndex::new(&c), key.as_bytes()),
             KeyCheck::Valid { name },
             "{key}"
         );
         let owned = Candidate(Cow::Owned(key.as_bytes().to_vec()));
-        assert_eq!(check_key(&c, owned), KeyCheck::Valid { name });
+        assert_eq!(
+            check_key(&c, &KeyIndex::new(&c), owned),
+            KeyCheck::Valid { name }
+        );
     }
 }
 
@@ -243,7 +246,11 @@ fn wrong_keys_are_invalid_whatever_their_length() {
         b"\0",
     ];
     for key in cases {
-        assert_eq!(check_key(&c, key), KeyCheck::Invalid, "{key:?}");
+        assert_eq!(
+            check_key(&c, &KeyIndex::new(&c), key),
+            KeyCheck::Invalid,
+            "{key:?}"
+        );
         assert_eq!(
             KeyCheck::Invalid.reason(),
             Some(DenyReason::SubscriptionInvalid)
@@ -260,11 +267,66 @@ fn the_first_entry_of_a_shared_digest_names_the_match() {
         entry("second", b"shared"),
         entry("z", b"last"),
     ];
-    assert_eq!(check_key(&c, b"shared"), KeyCheck::Valid { name: "first" });
-    assert_eq!(check_key(&c, b"last"), KeyCheck::Valid { name: "z" });
-    assert_eq!(check_key(&c, b"a"), KeyCheck::Invalid);
+    assert_eq!(
+        check_key(&c, &KeyIndex::new(&c), b"shared"),
+        KeyCheck::Valid { name: "first" }
+    );
+    assert_eq!(
+        check_key(&c, &KeyIndex::new(&c), b"last"),
+        KeyCheck::Valid { name: "z" }
+    );
+    assert_eq!(check_key(&c, &KeyIndex::new(&c), b"a"), KeyCheck::Invalid);
     c.keys.clear();
-    assert_eq!(check_key(&c, b"shared"), KeyCheck::Invalid);
+    assert_eq!(
+        check_key(&c, &KeyIndex::new(&c), b"shared"),
+        KeyCheck::Invalid
+    );
+}
+
+#[test]
+fn twenty_thousand_keys_each_find_their_own_subscription() {
+    let mut c = cfg();
+    c.keys = (0..10_000)
+        .flat_map(|i| {
+            let name = format!("sub-{i}");
+            [
+                entry(&name, format!("key-{i}-primary").as_bytes()),
+                entry(&name, format!("key-{i}-secondary").as_bytes()),
+            ]
+        })
+        .collect();
+    let index = KeyIndex::new(&c);
+    for i in [0, 1, 4_999, 9_999] {
+        let name = format!("sub-{i}");
+        for which in ["primary", "secondary"] {
+            let key = format!("key-{i}-{which}");
+            assert_eq!(
+                check_key(&c, &index, key.as_bytes()),
+                KeyCheck::Valid { name: &name },
+                "{key}"
+            );
+        }
+    }
+    assert_eq!(
+        check_key(&c, &index, b"key-10000-primary"),
+        KeyCheck::Invalid
+    );
+    assert_eq!(check_key(&c, &index, b"key-1-tertiary"), KeyCheck::Invalid);
+}
+
+#[test]
+fn an_index_of_other_keys_never_admits_a_key() {
+    // The entry the index points at is compared with the candidate's
+    // digest: a stale index cannot turn a lookup into a match.
+    let old = cfg();
+    let index = KeyIndex::new(&old);
+    let mut new = cfg();
+    new.keys[0] = entry("contoso", b"rotated-primary");
+    assert_eq!(check_key(&new, &index, PRIMARY), KeyCheck::Invalid);
+    assert_eq!(
+        check_key(&new, &index, SECONDARY),
+        KeyCheck::Valid { name: "contoso" }
+    );
 }
 
 #[test]

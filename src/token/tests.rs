@@ -295,6 +295,62 @@ fn multi_tenant_issuer_follows_tid() {
     );
 }
 
+#[test]
+fn long_allowlists_hold_their_members_in_any_order() {
+    let guid = |i: u32| format!("{i:08x}-0000-4000-8000-000000000000");
+    // Written in descending order, the members of interest inside and last.
+    let mut tenants: Vec<String> = (0..200).rev().map(guid).collect();
+    tenants.insert(100, TENANT.into());
+    let mut audiences: Vec<String> = (0..100).rev().map(|i| format!("api://app-{i}")).collect();
+    audiences.push(AUDIENCE.into());
+    let mut clients: Vec<String> = (0..100).rev().map(guid).collect();
+    clients.push(CLIENT.into());
+    clients.push(CLIENT.into());
+    let cfg = config::parse(
+        json!({"entra": {"tenant_id": TENANT, "allowed_tenants": tenants, "audiences": audiences,
+                         "client_application_ids": clients}})
+        .to_string()
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.entra.client_application_ids.len(),
+        101,
+        "repeats dropped"
+    );
+    assert!(check(&token(), &cfg, NOW).is_ok());
+    let signed = |claims: Value| sign(&header("key-a"), &claims);
+    let cases = [
+        (
+            with(
+                with(v2_claims(), "tid", json!(OTHER_TENANT)),
+                "iss",
+                json!(format!("{AUTHORITY}/{OTHER_TENANT}/v2.0")),
+            ),
+            TokenError::Tenant,
+        ),
+        (
+            with(v2_claims(), "aud", json!("api://app-100")),
+            TokenError::Audience,
+        ),
+        (
+            with(v2_claims(), "azp", json!(guid(100))),
+            TokenError::ClientApplication,
+        ),
+    ];
+    for (claims, want) in cases {
+        assert_eq!(check(&signed(claims), &cfg, NOW).unwrap_err(), want);
+    }
+    for i in [0, 199] {
+        let member = with(
+            with(v2_claims(), "tid", json!(guid(i))),
+            "iss",
+            json!(format!("{AUTHORITY}/{}/v2.0", guid(i))),
+        );
+        assert!(check(&signed(member), &cfg, NOW).is_ok(), "{i}");
+    }
+}
+
 fn rule(scopes: &[&str], roles: &[&str]) -> Rule {
     Rule {
         path_prefix: "/".into(),

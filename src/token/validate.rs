@@ -2,7 +2,7 @@
 //! and the permissions a rule asks for (403 on failure).
 
 use super::{Claims, TokenError};
-use crate::config::{ClaimMatch, EntraConfig, RequiredClaim, Rule, Tenancy};
+use crate::config::{holds, ClaimMatch, EntraConfig, RequiredClaim, Rule, Tenancy};
 use chrono::{DateTime, TimeDelta};
 use jwt_compact::{TimeOptions, ValidationError};
 
@@ -20,11 +20,10 @@ pub fn check_claims(claims: &Claims, entra: &EntraConfig, now: u64) -> Result<()
         }
         Tenancy::Allowed(tenants) => {
             let tid = claims.tid.as_deref().ok_or(TokenError::Tenant)?;
-            tenants
-                .iter()
-                .find(|t| *t == tid)
-                .ok_or(TokenError::Tenant)?
-                .as_str()
+            if !holds(tenants, tid) {
+                return Err(TokenError::Tenant);
+            }
+            tid
         }
     };
     let iss = claims.iss.as_deref().ok_or(TokenError::Issuer)?;
@@ -38,12 +37,12 @@ pub fn check_claims(claims: &Claims, entra: &EntraConfig, now: u64) -> Result<()
 /// app): they differ between protected resources, which share the token
 /// cache, so they run on cache hits too.
 pub fn check_audience(claims: &Claims, entra: &EntraConfig) -> Result<(), TokenError> {
-    if !claims.aud.iter().any(|a| entra.audiences.contains(a)) {
+    if !claims.aud.iter().any(|a| holds(&entra.audiences, a)) {
         return Err(TokenError::Audience);
     }
     if !entra.client_application_ids.is_empty() {
         let client = claims.client_id().ok_or(TokenError::ClientApplication)?;
-        if !entra.client_application_ids.iter().any(|c| c == client) {
+        if !holds(&entra.client_application_ids, client) {
             return Err(TokenError::ClientApplication);
         }
     }

@@ -186,3 +186,14 @@ fn the_single_mcp_form_is_untouched_by_a_top_level_mcp_with_resources() {
         format!("Bearer resource_metadata=\"{PRM}\"")
     );
 }
+
+#[test]
+fn a_resource_accepts_any_of_its_audiences_in_any_order() {
+    let mut json = two_resources();
+    json["protected_resources"][1]["audiences"] = json!(["api://zz", "api://yy", CRM]);
+    json["protected_resources"][1]["client_application_ids"] = json!(["x2", "x1", CLIENT]);
+    let mut h = Harness::new();
+    h.config = config::parse(json.to_string().as_bytes()).unwrap();
+    let crm = token_for(CRM, "contacts.read");
+    assert!(!allowed(run_with(&mut h, "/crm/mcp", &crm)).cache_hit);
+}

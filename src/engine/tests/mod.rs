@@ -1,8 +1,10 @@
 //! The engine driven as the proxy drives it: request events, ticks and
 //! callout answers in every order, with the in-memory host.
 
+mod large;
 mod lifecycle;
 mod refresh;
+mod rejected;
 mod served;
 
 use super::memory::{MemoryHost, MemoryRequest};
@@ -72,8 +74,12 @@ impl World {
     }
 
     pub fn with_config(json: serde_json::Value) -> World {
+        World::with_verifier(json, Box::new(RustVerifier))
+    }
+
+    pub fn with_verifier(json: serde_json::Value, verifier: Box<dyn SignatureVerifier>) -> World {
         let config = config::parse(json.to_string().as_bytes()).unwrap();
-        let mut engine = Engine::new(config, Box::new(RustVerifier), 7);
+        let mut engine = Engine::new(config, verifier, 7);
         let mut host = MemoryHost::new();
         engine.on_configure(&mut host);
         World {
