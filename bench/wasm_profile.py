@@ -284,6 +284,11 @@ class Host:
     def proxy_get_property(self, caller, path_ptr, path_size, data_ptr, size_ptr):
         return NOT_FOUND
 
+    def proxy_set_property(self, caller, path_ptr, path_size, value_ptr, value_size):
+        # Envoy stores it as filter state; here only the bytes crossing count.
+        self.bytes_out["proxy_set_property"] += path_size + value_size
+        return OK
+
     def proxy_call_foreign_function(self, caller, name_ptr, name_size, args_ptr, args_size, data_ptr, size_ptr):
         name = self.read(caller, name_ptr, name_size)
         args = self.read(caller, args_ptr, args_size)
@@ -385,6 +390,7 @@ def setup(requests: int):
         "repeated": lambda i: repeated,
         "unique": lambda i: unique[i % len(unique)],
         "invalid": lambda i: invalid[i % len(invalid)],
+        "forged": lambda i: invalid[0],  # one forged token flooded: the rejected-token cache
         "none": lambda i: None,
     }
     return docs, scenarios
@@ -416,7 +422,7 @@ def profile(guard_wasm: Path, floor_wasm: Path, requests: int) -> dict:
         per_scenario = {}
         context = 100
         for scenario, token_of in scenarios.items():
-            if scenario == "repeated":  # first use fills the cache; measure the hits
+            if scenario in ("repeated", "forged"):  # first use fills the cache; measure the hits
                 host.request(context, request_headers(10000, token_of(0)))
                 context += 1
             samples = []
@@ -462,7 +468,7 @@ def _per_byte_slope(host: Host, context: int, token_of) -> dict:
 def render(result: dict) -> str:
     lines = ["wasm instructions per request (whole lifecycle; median over the sampled requests) and host calls"]
     slope = result["entra_guard"].get("cache_hit_cost_per_token_byte")
-    for scenario in ("repeated", "unique", "invalid", "none"):
+    for scenario in ("repeated", "unique", "invalid", "forged", "none"):
         lines.append(f"  {scenario}:")
         for plugin in ("floor", "entra_guard"):
             r = result[plugin][scenario]
