@@ -4,6 +4,7 @@
 //! subscription. The hot path counts by index, never by name.
 
 use crate::authorize::DenyReason;
+use foldhash::fast::FixedState;
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +57,7 @@ pub struct Counts {
     names: Vec<String>,
     pending: Vec<u64>,
     /// Subscription name -> slot.
-    subscriptions: HashMap<String, usize>,
+    subscriptions: HashMap<String, usize, FixedState>,
 }
 
 impl Counts {
@@ -70,7 +71,7 @@ impl Counts {
                 .iter()
                 .map(|r| format!("denied.{}", r.name())),
         );
-        let mut by_name = HashMap::new();
+        let mut by_name = HashMap::with_hasher(FixedState::default());
         for name in subscriptions {
             by_name.entry(name.to_string()).or_insert_with(|| {
                 names.push(subscription_metric(name));

@@ -26,13 +26,14 @@ pub const RULE: &str = "entra_guard.rule";
 /// cut identifier could name someone else).
 pub const MAX_VALUE_BYTES: usize = 256;
 
-/// The entries to set for a step, as (property name, value). Nothing for
-/// a step that decides nothing. Values are printable ASCII of at most
-/// `MAX_VALUE_BYTES`; any other value is left out.
-pub fn entries(step: &Step) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
+/// Sets the entries of a step through `set(property name, value)`, in a
+/// fixed order, stopping at the first one `set` refuses (returns whether
+/// all were set). Nothing for a step that decides nothing. Values are
+/// printable ASCII of at most `MAX_VALUE_BYTES`; any other value is left
+/// out. Nothing is allocated: this runs for every request.
+pub fn set_all(step: &Step, mut set: impl FnMut(&'static str, &[u8]) -> bool) -> bool {
     match step {
-        Step::Forward(allowed) => allowed_entries(allowed, &mut out),
+        Step::Forward(allowed) => set_allowed(allowed, &mut set),
         Step::Reply(_, reason) => {
             let (outcome, why) = match reason {
                 Some(Reason::Denied(why)) => ("denied", Some(why.name())),
@@ -45,19 +46,13 @@ pub fn entries(step: &Step) -> Vec<(&'static str, String)> {
                 }
                 None => ("error", None),
             };
-            out.push((OUTCOME, outcome.to_string()));
-            if let Some(why) = why {
-                out.push((REASON, why.to_string()));
-            }
+            set(OUTCOME, outcome.as_bytes()) && why.is_none_or(|why| set(REASON, why.as_bytes()))
         }
-        Step::Pass | Step::Pause => {}
+        Step::Pass | Step::Pause => true,
     }
-    out
 }
 
-fn allowed_entries(allowed: &Allowed, out: &mut Vec<(&'static str, String)>) {
-    out.push((OUTCOME, "allowed".to_string()));
-    out.push((REASON, allowed.via.name().to_string()));
+fn set_allowed(allowed: &Allowed, set: &mut impl FnMut(&'static str, &[u8]) -> bool) -> bool {
     let identity = allowed.identity.as_deref();
     let optional = [
         (OID, identity.and_then(|i| i.oid.as_deref())),
@@ -65,16 +60,30 @@ fn allowed_entries(allowed: &Allowed, out: &mut Vec<(&'static str, String)>) {
         (CLIENT_ID, identity.and_then(|i| i.client_id.as_deref())),
         (SUBSCRIPTION, allowed.subscription.as_deref()),
     ];
-    for (name, value) in optional {
-        if let Some(value) = value.filter(|v| fits(v)) {
-            out.push((name, value.to_string()));
-        }
-    }
-    match allowed.rule {
-        Some(MatchedRule::Listed(index)) => out.push((RULE, index.to_string())),
-        Some(MatchedRule::Default) => out.push((RULE, "default".to_string())),
-        None => {}
-    }
+    let mut number = itoa::Buffer::new();
+    let rule = match allowed.rule {
+        Some(MatchedRule::Listed(index)) => Some(number.format(index)),
+        Some(MatchedRule::Default) => Some("default"),
+        None => None,
+    };
+    set(OUTCOME, b"allowed")
+        && set(REASON, allowed.via.name().as_bytes())
+        && optional
+            .into_iter()
+            .filter_map(|(name, value)| Some((name, value.filter(|v| fits(v))?)))
+            .all(|(name, value)| set(name, value.as_bytes()))
+        && rule.is_none_or(|rule| set(RULE, rule.as_bytes()))
+}
+
+/// The entries `set_all` sets, collected (for tests).
+#[cfg(test)]
+pub fn entries(step: &Step) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    set_all(step, |name, value| {
+        out.push((name, String::from_utf8_lossy(value).into_owned()));
+        true
+    });
+    out
 }
 
 /// Printable ASCII, bounded: nothing that could split an access log line
@@ -168,6 +177,18 @@ mod tests {
         assert_eq!(got[1].1, "registration_refused");
         let got = entries(&reply(None));
         assert_eq!(got, vec![(OUTCOME, "error".to_string())]);
+    }
+
+    #[test]
+    fn a_refused_entry_stops_the_rest_and_is_reported() {
+        let mut tried = Vec::new();
+        let all_set = set_all(&Step::Forward(allowed_by_token()), |name, _| {
+            tried.push(name);
+            name != REASON
+        });
+        assert!(!all_set);
+        assert_eq!(tried, [OUTCOME, REASON]);
+        assert!(set_all(&Step::Pass, |_, _| false), "nothing to set");
     }
 
     #[test]

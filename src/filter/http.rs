@@ -88,9 +88,7 @@ fn apply(step: Step, resumed: bool) -> Action {
     // limits of this stream read it. A value the host refused (another
     // plugin made the name read-only) could leave someone else's identity
     // there: such a request is not forwarded.
-    let state_set = filter_state::entries(&step)
-        .iter()
-        .all(|(name, value)| abi::set_property(name, value.as_bytes()));
+    let state_set = filter_state::set_all(&step, abi::set_property);
     let step = match step {
         Step::Forward(_) if !state_set => Step::Reply(failures::unreadable_request(), None),
         step => step,

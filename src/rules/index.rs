@@ -5,6 +5,7 @@
 //! only at the lengths some configured prefix has.
 
 use super::{choose, normalize_path, AmbiguousPath, McpCall, Rule, Selected};
+use foldhash::fast::FixedState;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -80,7 +81,7 @@ fn fold(path: &str) -> Cow<'_, str> {
 struct PrefixMap {
     /// Rules whose prefix is `/`: they cover every path.
     root: Vec<usize>,
-    by_prefix: HashMap<Box<str>, Vec<usize>>,
+    by_prefix: HashMap<Box<str>, Vec<usize>, FixedState>,
     /// `lengths[n]`: some prefix in `by_prefix` is `n` bytes long. Only
     /// those lengths are looked up, so a path of many segments costs no
     /// more than the longest prefix.

@@ -12,6 +12,7 @@ mod query;
 
 use crate::config::SubscriptionConfig;
 use crate::headers::Header;
+use foldhash::fast::FixedState;
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -148,12 +149,13 @@ pub fn key_digest_hex(key: &[u8]) -> String {
 /// the first one is indexed (its name is the one a match reports).
 #[derive(Debug, Clone, Default)]
 pub struct KeyIndex {
-    by_digest: HashMap<[u8; 32], usize>,
+    by_digest: HashMap<[u8; 32], usize, FixedState>,
 }
 
 impl KeyIndex {
     pub fn new(cfg: &SubscriptionConfig) -> KeyIndex {
-        let mut by_digest = HashMap::with_capacity(cfg.keys.len());
+        let mut by_digest =
+            HashMap::with_capacity_and_hasher(cfg.keys.len(), FixedState::default());
         for (i, key) in cfg.keys.iter().enumerate() {
             by_digest.entry(key.sha256).or_insert(i);
         }

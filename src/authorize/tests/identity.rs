@@ -2,6 +2,8 @@
 //! Envoy's filter state: only what a verified token or a valid key says.
 
 use super::*;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 fn identity(oid: &str, client: &str) -> Option<Box<Identity>> {
     Some(Box::new(Identity {

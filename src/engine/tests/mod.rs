@@ -13,8 +13,6 @@ use crate::config;
 use crate::signature::RustVerifier;
 use crate::testing::*;
 use serde_json::json;
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 
 pub const KEY_WAIT_MS: u64 = 2_000;
 
