@@ -11,6 +11,7 @@ mod authorization_server;
 mod claims;
 mod entra;
 mod error;
+mod filter_state;
 mod mcp;
 mod resources;
 mod rules;
@@ -28,6 +29,7 @@ pub use entra::{
     DEFAULT_V1_ISSUER_AUTHORITY,
 };
 pub use error::ConfigError;
+pub use filter_state::{StateEntries, StateEntry};
 pub use mcp::McpConfig;
 pub use resources::{ProtectedResource, MAX_PROTECTED_RESOURCES};
 pub use rules::{Requirement, Rule, UpstreamAuthorization};
@@ -55,6 +57,8 @@ pub struct Config {
     pub mcp_max_body_bytes: usize,
     /// MCP servers under their own path prefixes; empty in the single-`mcp` form.
     pub protected_resources: Vec<ProtectedResource>,
+    /// What a decision leaves in Envoy's filter state (none by default).
+    pub filter_state: StateEntries,
 }
 
 /// The document as written.
@@ -70,6 +74,8 @@ struct RawConfig {
     claims_to_headers: claims::RawClaimsToHeaders,
     #[serde(default, deserialize_with = "values::or_default")]
     protected_resources: Vec<resources::RawResource>,
+    #[serde(default)]
+    filter_state: filter_state::RawFilterState,
 }
 
 /// Parses and validates the filter configuration. Errors name the key as a
@@ -109,6 +115,7 @@ pub fn parse(json: &[u8]) -> Result<Config, ConfigError> {
         .map(|m| m.max_body_bytes)
         .max()
         .unwrap_or(usize::try_from(mcp::DEFAULT_MCP_MAX_BODY).unwrap_or(usize::MAX));
+    let filter_state = raw.filter_state.validate()?;
     Ok(Config {
         entra,
         subscription,
@@ -117,5 +124,6 @@ pub fn parse(json: &[u8]) -> Result<Config, ConfigError> {
         claims_to_headers,
         mcp_max_body_bytes,
         protected_resources,
+        filter_state,
     })
 }

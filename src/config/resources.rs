@@ -213,6 +213,7 @@ impl ProtectedResource {
             claims_to_headers: root.claims_to_headers.clone(),
             mcp_max_body_bytes: root.mcp_max_body_bytes,
             protected_resources: Vec::new(),
+            filter_state: root.filter_state,
         }
     }
 }

@@ -6,6 +6,7 @@
 
 use super::Step;
 use crate::authorize::{Allowed, MatchedRule, Reason};
+use crate::config::{StateEntries, StateEntry};
 
 /// `allowed`, `denied`, `served` (a document or registration the filter
 /// answers itself) or `error` (it could not decide and failed closed).
@@ -26,14 +27,26 @@ pub const RULE: &str = "entra_guard.rule";
 /// cut identifier could name someone else).
 pub const MAX_VALUE_BYTES: usize = 256;
 
-/// Sets the entries of a step through `set(property name, value)`, in a
-/// fixed order, stopping at the first one `set` refuses (returns whether
-/// all were set). Nothing for a step that decides nothing. Values are
-/// printable ASCII of at most `MAX_VALUE_BYTES`; any other value is left
-/// out. Nothing is allocated: this runs for every request.
-pub fn set_all(step: &Step, mut set: impl FnMut(&'static str, &[u8]) -> bool) -> bool {
+/// Sets the configured entries (`wanted`) of a step through `set(property
+/// name, value)`, in a fixed order, stopping at the first one `set`
+/// refuses (returns whether all were set). Nothing for a step that decides
+/// nothing. Values are printable ASCII of at most `MAX_VALUE_BYTES`; any
+/// other value is left out. Nothing is allocated: this runs for every
+/// request.
+pub fn set_all(
+    step: &Step,
+    wanted: StateEntries,
+    mut set: impl FnMut(&'static str, &[u8]) -> bool,
+) -> bool {
+    if wanted.is_empty() {
+        return true;
+    }
+    // An entry not wanted counts as set.
+    let mut put = |entry: StateEntry, value: &[u8]| -> bool {
+        !wanted.contains(entry) || set(property(entry), value)
+    };
     match step {
-        Step::Forward(allowed) => set_allowed(allowed, &mut set),
+        Step::Forward(allowed) => put_allowed(allowed, &mut put),
         Step::Reply(_, reason) => {
             let (outcome, why) = match reason {
                 Some(Reason::Denied(why)) => ("denied", Some(why.name())),
@@ -46,19 +59,36 @@ pub fn set_all(step: &Step, mut set: impl FnMut(&'static str, &[u8]) -> bool) ->
                 }
                 None => ("error", None),
             };
-            set(OUTCOME, outcome.as_bytes()) && why.is_none_or(|why| set(REASON, why.as_bytes()))
+            put(StateEntry::Outcome, outcome.as_bytes())
+                && why.is_none_or(|why| put(StateEntry::Reason, why.as_bytes()))
         }
         Step::Pass | Step::Pause => true,
     }
 }
 
-fn set_allowed(allowed: &Allowed, set: &mut impl FnMut(&'static str, &[u8]) -> bool) -> bool {
+/// The Proxy-Wasm property an entry is set as.
+pub fn property(entry: StateEntry) -> &'static str {
+    match entry {
+        StateEntry::Outcome => OUTCOME,
+        StateEntry::Reason => REASON,
+        StateEntry::Oid => OID,
+        StateEntry::Tid => TID,
+        StateEntry::ClientId => CLIENT_ID,
+        StateEntry::Subscription => SUBSCRIPTION,
+        StateEntry::Rule => RULE,
+    }
+}
+
+fn put_allowed(allowed: &Allowed, put: &mut impl FnMut(StateEntry, &[u8]) -> bool) -> bool {
     let identity = allowed.identity.as_deref();
     let optional = [
-        (OID, identity.and_then(|i| i.oid.as_deref())),
-        (TID, identity.and_then(|i| i.tid.as_deref())),
-        (CLIENT_ID, identity.and_then(|i| i.client_id.as_deref())),
-        (SUBSCRIPTION, allowed.subscription.as_deref()),
+        (StateEntry::Oid, identity.and_then(|i| i.oid.as_deref())),
+        (StateEntry::Tid, identity.and_then(|i| i.tid.as_deref())),
+        (
+            StateEntry::ClientId,
+            identity.and_then(|i| i.client_id.as_deref()),
+        ),
+        (StateEntry::Subscription, allowed.subscription.as_deref()),
     ];
     let mut number = itoa::Buffer::new();
     let rule = match allowed.rule {
@@ -66,20 +96,20 @@ fn set_allowed(allowed: &Allowed, set: &mut impl FnMut(&'static str, &[u8]) -> b
         Some(MatchedRule::Default) => Some("default"),
         None => None,
     };
-    set(OUTCOME, b"allowed")
-        && set(REASON, allowed.via.name().as_bytes())
+    put(StateEntry::Outcome, b"allowed")
+        && put(StateEntry::Reason, allowed.via.name().as_bytes())
         && optional
             .into_iter()
-            .filter_map(|(name, value)| Some((name, value.filter(|v| fits(v))?)))
-            .all(|(name, value)| set(name, value.as_bytes()))
-        && rule.is_none_or(|rule| set(RULE, rule.as_bytes()))
+            .filter_map(|(entry, value)| Some((entry, value.filter(|v| fits(v))?)))
+            .all(|(entry, value)| put(entry, value.as_bytes()))
+        && rule.is_none_or(|rule| put(StateEntry::Rule, rule.as_bytes()))
 }
 
 /// The entries `set_all` sets, collected (for tests).
 #[cfg(test)]
 pub fn entries(step: &Step) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    set_all(step, |name, value| {
+    set_all(step, StateEntries::all(), |name, value| {
         out.push((name, String::from_utf8_lossy(value).into_owned()));
         true
     });
@@ -182,13 +212,45 @@ mod tests {
     #[test]
     fn a_refused_entry_stops_the_rest_and_is_reported() {
         let mut tried = Vec::new();
-        let all_set = set_all(&Step::Forward(allowed_by_token()), |name, _| {
-            tried.push(name);
-            name != REASON
-        });
+        let all_set = set_all(
+            &Step::Forward(allowed_by_token()),
+            StateEntries::all(),
+            |name, _| {
+                tried.push(name);
+                name != REASON
+            },
+        );
         assert!(!all_set);
         assert_eq!(tried, [OUTCOME, REASON]);
-        assert!(set_all(&Step::Pass, |_, _| false), "nothing to set");
+        assert!(
+            set_all(&Step::Pass, StateEntries::all(), |_, _| false),
+            "nothing to set"
+        );
+    }
+
+    #[test]
+    fn each_entry_is_set_as_its_configured_name() {
+        for entry in StateEntry::ALL {
+            assert_eq!(property(entry), format!("entra_guard.{}", entry.name()));
+        }
+    }
+
+    #[test]
+    fn only_the_configured_entries_are_set() {
+        let step = Step::Forward(allowed_by_token());
+        let mut names = Vec::new();
+        assert!(
+            set_all(&step, StateEntries::default(), |_, _| false),
+            "none wanted"
+        );
+        let wanted = StateEntries::default()
+            .with(StateEntry::ClientId)
+            .with(StateEntry::Outcome);
+        set_all(&step, wanted, |name, _| {
+            names.push(name);
+            true
+        });
+        assert_eq!(names, [OUTCOME, CLIENT_ID]);
     }
 
     #[test]

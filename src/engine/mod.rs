@@ -107,6 +107,11 @@ impl Engine {
         self.cache.sync_generation(self.keys.generation());
     }
 
+    /// What the glue leaves in Envoy's filter state after a decision.
+    pub fn filter_state(&self) -> crate::config::StateEntries {
+        self.policy.config.filter_state
+    }
+
     pub fn on_request_headers(
         &mut self,
         id: u32,

@@ -4,6 +4,7 @@
 use super::abi::{self, now_ms};
 use super::host::HostRequest;
 use super::metrics::Metrics;
+use crate::config::StateEntries;
 use crate::engine::{filter_state, Engine, Step};
 use crate::replies::failures;
 use proxy_wasm::hostcalls;
@@ -31,11 +32,17 @@ impl Http {
     /// Runs one engine event; a VM that cannot be borrowed (re-entered)
     /// fails closed.
     fn step(&self, event: impl FnOnce(&mut Engine, u32) -> Step) -> Action {
-        let step = match self.vm.try_borrow_mut() {
-            Ok(mut vm) => event(&mut vm.engine, self.context_id),
-            Err(_) => Step::Reply(failures::unreadable_request(), None),
+        let (step, state) = match self.vm.try_borrow_mut() {
+            Ok(mut vm) => (
+                event(&mut vm.engine, self.context_id),
+                vm.engine.filter_state(),
+            ),
+            Err(_) => (
+                Step::Reply(failures::unreadable_request(), None),
+                StateEntries::default(),
+            ),
         };
-        apply(step, false)
+        apply(step, state, false)
     }
 }
 
@@ -72,23 +79,26 @@ pub fn resume(vm: &Rc<RefCell<Vm>>, due: &[u32], now: u64, root_context_id: u32)
         if hostcalls::set_effective_context(id).is_err() {
             continue;
         }
-        let step = match vm.try_borrow_mut() {
-            Ok(mut vm) => vm.engine.on_resume(id, &HostRequest, now),
+        let (step, state) = match vm.try_borrow_mut() {
+            Ok(mut vm) => (
+                vm.engine.on_resume(id, &HostRequest, now),
+                vm.engine.filter_state(),
+            ),
             Err(_) => continue,
         };
-        apply(step, true);
+        apply(step, state, true);
     }
     let _ = hostcalls::set_effective_context(root_context_id);
 }
 
 /// Applies a step to the current stream; `resumed`: the stream was paused
 /// in an earlier callback and must be continued explicitly.
-fn apply(step: Step, resumed: bool) -> Action {
+fn apply(step: Step, state: StateEntries, resumed: bool) -> Action {
     // Before the reply or the forward: the access log, RBAC and rate
     // limits of this stream read it. A value the host refused (another
     // plugin made the name read-only) could leave someone else's identity
     // there: such a request is not forwarded.
-    let state_set = filter_state::set_all(&step, abi::set_property);
+    let state_set = filter_state::set_all(&step, state, abi::set_property);
     let step = match step {
         Step::Forward(_) if !state_set => Step::Reply(failures::unreadable_request(), None),
         step => step,

@@ -70,7 +70,8 @@ def composed_filters(guard: dict, wasm_path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def composed(module_envoy_factory, module_issuer, wasm_path):
-    guard = filter_config(module_issuer, subscription_keys={"keys": key_entries()}, rules=recipe_rules())
+    guard = filter_config(module_issuer, subscription_keys={"keys": key_entries()}, rules=recipe_rules(),
+                          filter_state="all")
     hcm = recipe_hcm()
     return module_envoy_factory(http_filters=composed_filters(guard, wasm_path),
                                 hcm_options={"access_log": hcm["access_log"]})
@@ -157,7 +158,8 @@ def test_access_log_over_http2(composed, module_issuer):
 def test_a_request_held_for_keys_is_logged_with_its_caller(envoy_factory, issuer, wasm_path):
     """Decided on resume (from the root context, as that stream): the state lands on it."""
     issuer.set_fault("jwks", "slow", delay=1.0)
-    guard = filter_config(issuer, subscription_keys={"keys": key_entries()}, rules=recipe_rules())
+    guard = filter_config(issuer, subscription_keys={"keys": key_entries()}, rules=recipe_rules(),
+                          filter_state="all")
     envoy = envoy_factory(http_filters=composed_filters(guard, wasm_path),
                           hcm_options={"access_log": recipe_hcm()["access_log"]})
     client, marker = str(uuid.uuid4()), uuid.uuid4().hex
@@ -166,6 +168,23 @@ def test_a_request_held_for_keys_is_logged_with_its_caller(envoy_factory, issuer
     assert envoy.wait_for_stat("wasmcustom.entra_guard.requests_waited_for_keys", lambda n: n == 1) == 1
     line = access_log_line(envoy, marker)
     assert (line["outcome"], line["client"], line["oid"]) == ("allowed", client, service_principal_oid(client))
+
+
+@pytest.mark.parametrize("listed, logged", [
+    (None, set()),  # off unless configured: no filter-state host call on the hot path
+    (["outcome", "client_id"], {"outcome", "client"}),
+])
+def test_only_the_configured_filter_state_is_set(envoy_factory, issuer, wasm_path, listed, logged):
+    guard = filter_config(issuer, subscription_keys={"keys": key_entries()}, rules=recipe_rules(),
+                          filter_state=listed)
+    envoy = envoy_factory(http_filters=composed_filters(guard, wasm_path),
+                          hcm_options={"access_log": recipe_hcm()["access_log"]})
+    client, marker = str(uuid.uuid4()), uuid.uuid4().hex
+    assert envoy.get(f"/api/{marker}", bearer(token(issuer, client))).status == 200
+    line = access_log_line(envoy, marker)
+    set_fields = {name for name in ("outcome", "reason", "oid", "client", "subscription", "rule")
+                  if line.get(name, "-") != "-"}
+    assert set_fields == logged, line
 
 
 # --- 2. RBAC on a claim ------------------------------------------------------------------

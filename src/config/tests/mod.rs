@@ -5,6 +5,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 mod advice;
 mod authorization_server;
+mod filter_state;
 mod reading;
 mod resources;
 
