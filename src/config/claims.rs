@@ -56,6 +56,11 @@ impl RawRequiredClaim {
             separator: self.separator.map(String::from),
         }
     }
+
+    /// A `required_claims` list (of `entra` or of a protected resource).
+    pub fn validate_all(raw: Vec<RawRequiredClaim>) -> Vec<RequiredClaim> {
+        raw.into_iter().map(RawRequiredClaim::validate).collect()
+    }
 }
 
 /// `claims_to_headers` as written, in document order. serde's maps keep

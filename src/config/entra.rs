@@ -167,11 +167,7 @@ impl RawEntra {
                 .map_or_else(|| DEFAULT_CLUSTER.into(), String::from),
             audiences: sorted(strings(self.audiences.0)),
             client_application_ids: sorted(strings(self.client_application_ids)),
-            required_claims: self
-                .required_claims
-                .into_iter()
-                .map(RawRequiredClaim::validate)
-                .collect(),
+            required_claims: RawRequiredClaim::validate_all(self.required_claims),
             clock_skew_seconds: self.clock_skew_seconds.0,
             jwks_refresh_seconds: self.jwks_refresh_seconds.0,
             jwks_hosts,

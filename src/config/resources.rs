@@ -90,11 +90,7 @@ impl RawResource {
             path_prefix,
             audiences: sorted(strings(self.audiences.0)),
             client_application_ids: sorted(strings(self.client_application_ids)),
-            required_claims: self
-                .required_claims
-                .into_iter()
-                .map(RawRequiredClaim::validate)
-                .collect(),
+            required_claims: RawRequiredClaim::validate_all(self.required_claims),
             mcp,
             rules,
         })
