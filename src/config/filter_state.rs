@@ -68,6 +68,13 @@ impl StateEntries {
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }
+
+    /// Whether any entry names the caller (what `Identity` holds).
+    pub fn names_the_caller(self) -> bool {
+        [StateEntry::Oid, StateEntry::Tid, StateEntry::ClientId]
+            .into_iter()
+            .any(|e| self.contains(e))
+    }
 }
 
 /// `"filter_state": ["outcome", "oid", ...]` or `"all"`.

@@ -5,6 +5,13 @@ use super::*;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+/// The harness with every filter-state entry configured.
+fn harness() -> Harness {
+    let mut h = Harness::new();
+    h.config.filter_state = crate::config::StateEntries::all();
+    h
+}
+
 fn identity(oid: &str, client: &str) -> Option<Box<Identity>> {
     Some(Box::new(Identity {
         oid: Some(oid.into()),
@@ -15,7 +22,7 @@ fn identity(oid: &str, client: &str) -> Option<Box<Identity>> {
 
 #[test]
 fn a_token_and_a_key_name_the_caller_the_subscription_and_the_rule() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let auth = bearer(&token());
     let headers = [
         ("authorization", auth.as_str()),
@@ -36,7 +43,7 @@ fn a_token_and_a_key_name_the_caller_the_subscription_and_the_rule() {
 
 #[test]
 fn a_v1_token_names_its_client_by_appid() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let mut claims = v1_claims();
     claims["appid"] = json!("v1-client");
     let auth = bearer(&sign(&header("key-a"), &claims));
@@ -47,7 +54,7 @@ fn a_v1_token_names_its_client_by_appid() {
 
 #[test]
 fn without_a_token_there_is_no_identity() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let a = allowed(h.get("/health", &[("x-entra-oid", "spoofed")]));
     assert_eq!(a.identity, None);
     assert_eq!(a.rule, Some(MatchedRule::Listed(0)));
@@ -64,9 +71,24 @@ fn without_a_token_there_is_no_identity() {
 
 #[test]
 fn a_path_no_rule_names_is_decided_by_the_default_rule() {
-    let mut h = Harness::new();
+    let mut h = harness();
     let auth = bearer(&token());
     let a = allowed(h.get("/elsewhere", &[("authorization", &auth)]));
     assert_eq!(a.rule, Some(MatchedRule::Default));
+    assert_eq!(a.identity, identity("o-1", CLIENT));
+}
+
+#[test]
+fn without_filter_state_naming_the_caller_no_identity_is_kept() {
+    let mut h = Harness::new();
+    let auth = bearer(&token());
+    let a = allowed(h.get("/elsewhere", &[("authorization", &auth)]));
+    assert_eq!((a.via, &a.identity), (Via::Jwt, &None));
+    h.config.filter_state =
+        crate::config::StateEntries::default().with(crate::config::StateEntry::Rule);
+    let a = allowed(h.get("/elsewhere", &[("authorization", &auth)]));
+    assert_eq!(a.identity, None);
+    h.config.filter_state = h.config.filter_state.with(crate::config::StateEntry::Tid);
+    let a = allowed(h.get("/elsewhere", &[("authorization", &auth)]));
     assert_eq!(a.identity, identity("o-1", CLIENT));
 }
