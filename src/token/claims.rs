@@ -5,7 +5,6 @@
 
 use super::TokenError;
 use chrono::{DateTime, Utc};
-use jwt_compact::Empty;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -28,7 +27,7 @@ pub struct Claims {
     pub scp: Option<String>,
     pub roles: Vec<String>,
     /// `exp`, `nbf` and `iat` as jwt-compact read them, for `TimeOptions`.
-    pub(super) times: jwt_compact::Claims<Empty>,
+    pub(super) times: jwt_compact::Claims<jwt_compact::Empty>,
     /// Every claim, for `required_claims` and claim headers.
     all: Map<String, Value>,
 }
@@ -66,17 +65,33 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
 }
 
 impl Claims {
-    pub fn from_json(json: &[u8]) -> Result<Claims, TokenError> {
-        let Ok(UniqueObject(all)) = serde_json::from_slice(json) else {
-            return Err(TokenError::Malformed);
-        };
+    /// The claims of a parsed token, read by jwt-compact: its `Claims` owns
+    /// `exp`, `nbf` and `iat` (refusing any of them twice), and every other
+    /// claim lands, once, in the map `required_claims` and claim headers
+    /// read.
+    pub(super) fn from_token<H>(
+        jws: &jwt_compact::UntrustedToken<'_, H>,
+    ) -> Result<Claims, TokenError> {
+        let claims = jws
+            .deserialize_claims_unchecked::<UniqueObject>()
+            .map_err(|_| TokenError::Malformed)?;
+        let mut all = claims.custom.0;
+        // jwt-compact's times, as it read them (whole seconds), for
+        // `required_claims` and claim headers.
+        for (name, time) in [
+            ("exp", claims.expiration),
+            ("nbf", claims.not_before),
+            ("iat", claims.issued_at),
+        ] {
+            if let Some(time) = time {
+                all.insert(name.to_string(), Value::from(time.timestamp()));
+            }
+        }
         let all = Value::Object(all);
-        let claims =
-            jwt_compact::Claims::<Checked>::deserialize(&all).map_err(|_| TokenError::Malformed)?;
+        let checked = Checked::deserialize(&all).map_err(|_| TokenError::Malformed)?;
         let Value::Object(all) = all else {
             return Err(TokenError::Malformed);
         };
-        let checked = claims.custom;
         let mut times = jwt_compact::Claims::empty();
         times.expiration = claims.expiration;
         times.not_before = claims.not_before;
@@ -88,8 +103,8 @@ impl Claims {
                 Some(OneOrMany::One(aud)) => vec![aud],
                 Some(OneOrMany::Many(aud)) => aud,
             },
-            exp: numeric_date(all.get("exp"), times.expiration)?,
-            nbf: numeric_date(all.get("nbf"), times.not_before)?,
+            exp: numeric_date(times.expiration)?,
+            nbf: numeric_date(times.not_before)?,
             tid: checked.tid,
             azp: checked.azp,
             appid: checked.appid,
@@ -158,22 +173,13 @@ fn scalar_text(v: &Value) -> Option<String> {
 }
 
 /// Pre-check on jwt-compact's reading of RFC 7519 NumericDate (it takes
-/// negative numbers and any year chrono can hold, and truncates decimals,
-/// so `-0.5` would read as 1970): a negative number, or a date after 9999,
-/// is malformed.
-fn numeric_date(
-    raw: Option<&Value>,
-    time: Option<DateTime<Utc>>,
-) -> Result<Option<u64>, TokenError> {
+/// negative numbers and any year chrono can hold): a date before 1970 or
+/// after 9999 is malformed. jwt-compact truncates decimals toward zero, so
+/// a value between -1 and 0 reads as 1970 itself (an `exp` long past).
+fn numeric_date(time: Option<DateTime<Utc>>) -> Result<Option<u64>, TokenError> {
     let Some(time) = time else {
         return Ok(None);
     };
-    if raw
-        .and_then(Value::as_f64)
-        .is_some_and(|n| n.is_sign_negative())
-    {
-        return Err(TokenError::Malformed);
-    }
     u64::try_from(time.timestamp())
         .ok()
         .filter(|secs| *secs <= MAX_NUMERIC_DATE)
@@ -181,8 +187,8 @@ fn numeric_date(
         .ok_or(TokenError::Malformed)
 }
 
-/// Pre-check for what serde leaves to the last writer: the claims must be
-/// one JSON object whose keys are all distinct (serde_json's `Map` keeps
+/// Pre-check for what serde leaves to the last writer: the claims other
+/// than jwt-compact's own must have distinct keys (serde_json's `Map` keeps
 /// the last of two equal keys; a derived struct refuses only the fields it
 /// knows). Values inside are read as serde_json reads them.
 struct UniqueObject(Map<String, Value>);

@@ -39,9 +39,6 @@ fn numeric_dates_stay_between_1970_and_9999() {
         ("exp", json!(253_402_300_800u64)),
         ("exp", json!(-1)),
         ("nbf", json!(-5)),
-        // jwt-compact truncates toward zero: -0.5 would read as 1970.
-        ("exp", json!(-0.5)),
-        ("nbf", json!(-0.25)),
         ("nbf", json!(253_402_300_800u64)),
         ("iat", json!("yesterday")),
     ] {
@@ -57,6 +54,18 @@ fn numeric_dates_stay_between_1970_and_9999() {
         &with(v2_claims(), "exp", json!(253_402_300_799u64)),
     );
     assert!(check(&far, &cfg, NOW).is_ok());
+}
+
+/// jwt-compact truncates a NumericDate toward zero: between -1 and 0 it
+/// reads as 1970 itself, an `exp` long past and an `nbf` that holds
+/// nothing back.
+#[test]
+fn numeric_dates_just_below_zero_read_as_1970() {
+    let cfg = config();
+    let t = sign(&header("key-a"), &with(v2_claims(), "exp", json!(-0.5)));
+    assert_eq!(check(&t, &cfg, NOW).unwrap_err(), TokenError::Expired);
+    let t = sign(&header("key-a"), &with(v2_claims(), "nbf", json!(-0.25)));
+    assert!(check(&t, &cfg, NOW).is_ok());
 }
 
 #[test]
@@ -154,17 +163,48 @@ fn an_unsigned_token_is_told_its_algorithm_first() {
     );
 }
 
-/// A header member the filter does not read is skipped unread, however
-/// deep (jwt-compact's `Header` flattens its extension, which buffers it
-/// and refused this token at serde_json's depth limit).
+/// A header member the filter does not read is ignored; serde buffers it
+/// (jwt-compact's `Header` flattens its extension fields), so one nested
+/// deeper than serde_json's recursion limit makes the header malformed,
+/// like the claims, without recursing further. A member named twice is
+/// refused.
 #[test]
-fn unknown_header_members_are_skipped_however_deep() {
+fn unknown_header_members_are_ignored_to_serde_json_depth() {
     let cfg = config();
-    let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
-    let header = format!(r#"{{"alg":"RS256","typ":"JWT","kid":"key-a","x":{deep}}}"#);
-    let t = sign_raw(&header, &v2_claims().to_string(), KEY_A);
+    let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+    let header = |depth| {
+        format!(
+            r#"{{"alg":"RS256","typ":"JWT","kid":"key-a","x":{}}}"#,
+            nested(depth)
+        )
+    };
+    let t = sign_raw(&header(100), &v2_claims().to_string(), KEY_A);
     assert!(check(&t, &cfg, NOW).is_ok());
+    let t = sign_raw(&header(5000), &v2_claims().to_string(), KEY_A);
+    assert_eq!(check(&t, &cfg, NOW).unwrap_err(), TokenError::Malformed);
     let twice = r#"{"alg":"RS256","kid":"key-a","kid":"key-b"}"#;
     let t = sign_raw(twice, &v2_claims().to_string(), KEY_A);
     assert_eq!(check(&t, &cfg, NOW).unwrap_err(), TokenError::Malformed);
+}
+
+/// jwt-compact reads the certificate members of the header: Entra's `x5t`
+/// (a base64url SHA-1 thumbprint) passes; another form is malformed.
+#[test]
+fn certificate_header_members_are_read_by_jwt_compact() {
+    let cfg = config();
+    let claims = v2_claims().to_string();
+    let entra = r#"{"typ":"JWT","alg":"RS256","x5t":"nOo3ZDrODXEK1jKWhXslHR_KXEg","kid":"key-a"}"#;
+    assert!(check(&sign_raw(entra, &claims, KEY_A), &cfg, NOW).is_ok());
+    for bad in [
+        r#"{"alg":"RS256","x5t":5,"kid":"key-a"}"#,
+        r#"{"alg":"RS256","x5t":"not base64!","kid":"key-a"}"#,
+        r#"{"alg":"RS256","jku":["https://evil"],"kid":"key-a"}"#,
+    ] {
+        let t = sign_raw(bad, &claims, KEY_A);
+        assert_eq!(
+            check(&t, &cfg, NOW).unwrap_err(),
+            TokenError::Malformed,
+            "{bad}"
+        );
+    }
 }
