@@ -87,11 +87,7 @@ impl Claims {
                 all.insert(name.to_string(), Value::from(time.timestamp()));
             }
         }
-        let all = Value::Object(all);
         let checked = Checked::deserialize(&all).map_err(|_| TokenError::Malformed)?;
-        let Value::Object(all) = all else {
-            return Err(TokenError::Malformed);
-        };
         let mut times = jwt_compact::Claims::empty();
         times.expiration = claims.expiration;
         times.not_before = claims.not_before;
